@@ -1,0 +1,44 @@
+# Convenience front end. The real build is CMake; these targets are the README's
+# commands: `make demo` and `make test`.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: all build asan test unit demo bench fuzz clean cluster-up cluster-down
+
+all: build
+
+build:
+	@cmake -S . -B $(BUILD) -DKX_WERROR=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan:
+	@cmake -S . -B $(ASAN_BUILD) -DKX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# Everything: deps, both builds, unit tests, the real cluster, bats suites
+# (plain and under sanitizers), brief fuzz runs. Brings the cluster down even
+# when tests fail.
+test:
+	@tests/run-all
+
+unit: build
+	@cd $(BUILD) && ctest --output-on-failure
+
+demo:
+	@tools/demo
+
+bench:
+	@bench/run
+
+fuzz:
+	@tests/fuzz/run $(FUZZ_SECONDS)
+
+cluster-up:
+	@tests/cluster/up
+
+cluster-down:
+	@tests/cluster/down
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -1,0 +1,35 @@
+/* libkx: a growable byte buffer with a size cap. Used for every body, line or
+ * document whose size comes from outside, so no input can grow memory unbounded. */
+#ifndef KX_BUF_H
+#define KX_BUF_H
+
+#include <kx/common.h>
+#include <stdarg.h>
+
+struct kx_buf {
+	char *data;     /* always NUL-terminated when non-NULL (not counted in len) */
+	size_t len;
+	size_t cap;
+	size_t max;     /* the cap: appends beyond it fail with KX_ERR_TOO_LARGE; 0 = 64 MiB */
+};
+
+#define KX_BUF_INIT(maxbytes) { NULL, 0, 0, (maxbytes) }
+
+/* Append bytes. On failure the buffer is freed and reset (it "frees itself"). */
+KX_API kx_err kx_buf_append(struct kx_buf *b, const void *data, size_t len);
+KX_API kx_err kx_buf_appends(struct kx_buf *b, const char *s);
+KX_API kx_err kx_buf_printf(struct kx_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+KX_API kx_err kx_buf_vprintf(struct kx_buf *b, const char *fmt, va_list ap);
+/* Drop the first n bytes. */
+KX_API void kx_buf_consume(struct kx_buf *b, size_t n);
+/* Reset length to 0 and keep the allocation. */
+KX_API void kx_buf_clear(struct kx_buf *b);
+/* Free memory; the buffer can be reused afterwards. Safe on a zeroed buffer. */
+KX_API void kx_buf_free(struct kx_buf *b);
+/* Zero the contents (for secrets), then free. */
+KX_API void kx_buf_free_secret(struct kx_buf *b);
+/* Take ownership of the data (NUL-terminated, never NULL on success); the buffer is reset. */
+KX_API char *kx_buf_steal(struct kx_buf *b);
+
+#endif

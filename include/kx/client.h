@@ -1,0 +1,97 @@
+/* libkx: a client for one API server — authenticated REST calls (libcurl, one
+ * reused connection), watches decoded event by event, and the decoded
+ * metav1.Status of a failed call. */
+#ifndef KX_CLIENT_H
+#define KX_CLIENT_H
+
+#include <kx/buf.h>
+#include <kx/common.h>
+#include <kx/config.h>
+#include <kx/json.h>
+
+struct kx_client; /* opaque */
+
+/* A decoded metav1.Status (or what stood in for one: an HTTP status with a body
+ * that was not a Status). */
+struct kx_status {
+	int code;            /* HTTP status, e.g. 404 */
+	char reason[64];     /* "NotFound", "Forbidden", "Unauthorized", … or "" */
+	char message[1024];  /* the server's message, or the body's first line */
+	char status[16];     /* "Failure" / "Success" */
+	/* details: */
+	char kind[64], name[256];
+	int exit_code;       /* from details.causes[reason=ExitCode], else -1 */
+};
+
+/* Decode a Status JSON body; for a non-Status body keep its first line as the
+ * message. Never fails: unknown input gives code and a generic message. */
+KX_API void kx_status_decode(const char *body, size_t len, int http_code, struct kx_status *st);
+
+/* Create a client from resolved settings. The config is copied; the caller may
+ * free it afterwards. Nothing touches the network yet. */
+KX_API kx_err kx_client_new(const struct kx_rest_config *rc, struct kx_client **out,
+			    struct kx_errbuf *eb);
+KX_API void kx_client_free(struct kx_client *c);
+
+/* "host:port" of the server, as kubectl names it in connection errors. */
+KX_API const char *kx_client_host(const struct kx_client *c);
+/* The namespace resolved from flags and context. */
+KX_API const char *kx_client_namespace(const struct kx_client *c);
+
+/* Trace hook for -v: called with one line at a time (request line, status,
+ * timing at level >= 6; headers at >= 8; bodies at >= 9). Authorization and other
+ * credentials are already masked. */
+typedef void (*kx_trace_fn)(void *ud, int level, const char *line);
+KX_API void kx_client_set_trace(struct kx_client *c, int verbosity, kx_trace_fn fn, void *ud);
+
+enum kx_patch_type { KX_PATCH_MERGE, KX_PATCH_STRATEGIC, KX_PATCH_JSON };
+
+struct kx_request {
+	const char *method;       /* GET POST PUT PATCH DELETE */
+	const char *path;         /* "/api/v1/namespaces/default/pods?limit=500" */
+	const char *body;         /* may be NULL */
+	size_t body_len;
+	const char *content_type; /* default "application/json" when a body is given */
+	const char *accept;       /* default "application/json" */
+	long timeout_ms;          /* 0 = the config's --request-timeout */
+	size_t max_body;          /* response cap; 0 = 64 MiB */
+};
+
+/* Run one request. A 2xx answer returns KX_OK with the body in *body (caller
+ * frees with kx_buf_free). Any other answer returns KX_ERR_API and decodes the
+ * Status into kx_client_status(c). Transport failures return KX_ERR_REFUSED,
+ * KX_ERR_CONNECT, KX_ERR_TLS, KX_ERR_TIMEOUT, with detail in eb. On 401 with an
+ * exec credential plugin, the plugin runs once more and the call is retried. */
+KX_API kx_err kx_client_request(struct kx_client *c, const struct kx_request *req,
+				struct kx_buf *body, struct kx_errbuf *eb);
+
+/* The Status of the last failed call (KX_ERR_API), or NULL. Owned by c. */
+KX_API const struct kx_status *kx_client_status(const struct kx_client *c);
+
+/* Convenience: JSON in, JSON out. body_json may be NULL; *out may be NULL to ignore. */
+KX_API kx_err kx_client_json(struct kx_client *c, const char *method, const char *path,
+			     const cJSON *body_json, cJSON **out, struct kx_errbuf *eb);
+KX_API kx_err kx_client_get(struct kx_client *c, const char *path, cJSON **out,
+			    struct kx_errbuf *eb);
+KX_API kx_err kx_client_patch(struct kx_client *c, const char *path, enum kx_patch_type type,
+			      const cJSON *patch, cJSON **out, struct kx_errbuf *eb);
+
+/* A watch: GET path (which should carry watch=1 or watch=true) and call fn for
+ * each event as it arrives, with type ("ADDED", "MODIFIED", "DELETED",
+ * "BOOKMARK", "ERROR") and the object (owned by libkx, valid during the call).
+ * fn returns 0 to go on, anything else to stop (then KX_OK is returned).
+ * Events are never buffered beyond one (capped) line. */
+typedef int (*kx_watch_fn)(void *ud, const char *type, const cJSON *object);
+KX_API kx_err kx_client_watch(struct kx_client *c, const char *path, long timeout_ms,
+			      kx_watch_fn fn, void *ud, struct kx_errbuf *eb);
+
+/* Resource paths. kind is a plural resource name ("pods", "deployments"…);
+ * ns NULL = cluster scope or all namespaces; name NULL = the collection;
+ * sub NULL or "exec", "portforward", "status", …. Core and the common grouped
+ * resources are built in; others go through discovery. Writes into out
+ * (kx_buf_free to release). */
+KX_API kx_err kx_resource_path(struct kx_client *c, const char *resource, const char *ns,
+			       const char *name, const char *sub, struct kx_buf *out,
+			       struct kx_errbuf *eb);
+
+#endif

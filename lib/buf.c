@@ -1,0 +1,182 @@
+/* The size-capped growable buffer (see <kx/buf.h>) and small memory helpers. */
+#include <kx/buf.h>
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KX_BUF_DEFAULT_MAX ((size_t)64 << 20)
+
+static size_t buf_max(const struct kx_buf *b)
+{
+	return b->max ? b->max : KX_BUF_DEFAULT_MAX;
+}
+
+static kx_err buf_reserve(struct kx_buf *b, size_t extra)
+{
+	if (extra > buf_max(b) || b->len > buf_max(b) - extra) {
+		kx_buf_free(b);
+		return KX_ERR_TOO_LARGE;
+	}
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return KX_OK;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	char *p = realloc(b->data, cap);
+	if (!p) {
+		kx_buf_free(b);
+		return KX_ERR_NOMEM;
+	}
+	b->data = p;
+	b->cap = cap;
+	return KX_OK;
+}
+
+kx_err kx_buf_append(struct kx_buf *b, const void *data, size_t len)
+{
+	kx_err err = buf_reserve(b, len);
+	if (err)
+		return err;
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return KX_OK;
+}
+
+kx_err kx_buf_appends(struct kx_buf *b, const char *s)
+{
+	return kx_buf_append(b, s, strlen(s));
+}
+
+kx_err kx_buf_vprintf(struct kx_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return KX_ERR_INVALID;
+	kx_err err = buf_reserve(b, (size_t)n);
+	if (err)
+		return err;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return KX_OK;
+}
+
+kx_err kx_buf_printf(struct kx_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	kx_err err = kx_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void kx_buf_consume(struct kx_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+	} else {
+		memmove(b->data, b->data + n, b->len - n);
+		b->len -= n;
+	}
+	if (b->data)
+		b->data[b->len] = '\0';
+}
+
+void kx_buf_clear(struct kx_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+void kx_buf_free(struct kx_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void kx_buf_free_secret(struct kx_buf *b)
+{
+	if (b->data)
+		kx__memzero(b->data, b->cap);
+	kx_buf_free(b);
+}
+
+char *kx_buf_steal(struct kx_buf *b)
+{
+	if (!b->data && kx_buf_append(b, "", 0))
+		return NULL;
+	char *p = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void kx__memzero(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+	while (n--)
+		*v++ = 0;
+}
+
+void kx__free_secret(char *s)
+{
+	if (s)
+		kx__memzero(s, strlen(s));
+	free(s);
+}
+
+char *kx__strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+kx_err kx__read_file(const char *path, size_t max, char **out, size_t *len, struct kx_errbuf *eb)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kx__fail(eb, errno == ENOENT ? KX_ERR_NOT_FOUND : KX_ERR_IO,
+				"open %s: %s", path, strerror(errno));
+	struct kx_buf b = KX_BUF_INIT(max);
+	char chunk[16384];
+	kx_err err = KX_OK;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = kx__fail(eb, KX_ERR_IO, "read %s: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((err = kx_buf_append(&b, chunk, (size_t)n))) {
+			if (err == KX_ERR_TOO_LARGE)
+				kx__fail(eb, err, "%s: file is larger than %zu bytes", path, max);
+			break;
+		}
+	}
+	close(fd);
+	kx__memzero(chunk, sizeof chunk);
+	if (err) {
+		kx_buf_free_secret(&b);
+		return err;
+	}
+	if (len)
+		*len = b.len;
+	*out = kx_buf_steal(&b);
+	return *out ? KX_OK : KX_ERR_NOMEM;
+}

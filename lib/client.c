@@ -1,0 +1,496 @@
+/* REST calls to one API server through libcurl: one easy handle kept for the
+ * client's life so the TLS connection is reused, credentials from auth.c,
+ * certificates from memory (CURLOPT_*_BLOB), and failures mapped to kx_err with
+ * the server's Status kept for the caller. */
+#include <kx/client.h>
+#include "internal.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kx_build_version.h"
+
+struct kx_client {
+	struct kx_rest_config *rc; /* deep copy */
+	struct kx_auth *auth;
+	CURL *curl;
+	char host[300];            /* "host:port" for messages */
+	char *url_base;            /* server without a trailing '/' */
+	char *connect_to;          /* for --tls-server-name: "name:port:host:port" */
+	struct kx_status status;
+	int have_status;
+	kx_trace_fn trace;
+	void *trace_ud;
+	int verbosity;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+const char *kx_client_host(const struct kx_client *c)
+{
+	return c->host;
+}
+
+const char *kx_client_namespace(const struct kx_client *c)
+{
+	return c->rc->namespace_ ? c->rc->namespace_ : "default";
+}
+
+const struct kx_status *kx_client_status(const struct kx_client *c)
+{
+	return c->have_status ? &c->status : NULL;
+}
+
+void kx_client_set_trace(struct kx_client *c, int verbosity, kx_trace_fn fn, void *ud)
+{
+	c->verbosity = verbosity;
+	c->trace = fn;
+	c->trace_ud = ud;
+}
+
+static void tracef(struct kx_client *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void tracef(struct kx_client *c, int level, const char *fmt, ...)
+{
+	if (!c->trace || c->verbosity < level)
+		return;
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	c->trace(c->trace_ud, level, line);
+}
+
+/* Split "https://host:port/path" into the host:port kubectl shows. */
+static void server_host(const char *server, char *out, size_t n)
+{
+	const char *p = strstr(server, "://");
+	p = p ? p + 3 : server;
+	size_t len = strcspn(p, "/?#");
+	snprintf(out, n, "%.*s", (int)len, p);
+	if (!strchr(out, ':') || (out[0] == '[' && !strstr(out, "]:"))) {
+		size_t l = strlen(out);
+		snprintf(out + l, n - l, ":%s", !strncmp(server, "http://", 7) ? "80" : "443");
+	}
+}
+
+/* --tls-server-name: libcurl takes SNI and verification from the URL's host, so
+ * the URL names the TLS server name and CONNECT_TO sends the connection to the
+ * real address. */
+static kx_err use_tls_server_name(struct kx_client *c)
+{
+	const char *name = c->rc->tls_server_name;
+	const char *colon = strrchr(c->host, ':');
+	const char *scheme_end = strstr(c->url_base, "://") + 3;
+	const char *path = scheme_end + strcspn(scheme_end, "/");
+	size_t n = strlen(name) * 2 + strlen(c->host) + strlen(c->url_base) + 32;
+	char *ct = malloc(n), *url = malloc(n);
+	if (!ct || !url) {
+		free(ct);
+		free(url);
+		return KX_ERR_NOMEM;
+	}
+	snprintf(ct, n, "%s:%s:%s", name, colon + 1, c->host);
+	snprintf(url, n, "%.*s%s:%s%s", (int)(scheme_end - c->url_base), c->url_base, name,
+		 colon + 1, path);
+	free(c->url_base);
+	c->url_base = url;
+	c->connect_to = ct;
+	return KX_OK;
+}
+
+kx_err kx_client_new(const struct kx_rest_config *rc, struct kx_client **out, struct kx_errbuf *eb)
+{
+	*out = NULL;
+	if (!rc || !rc->server || !*rc->server)
+		return kx__fail(eb, KX_ERR_CONFIG, "no server found for cluster \"%s\"",
+				rc && rc->cluster_name ? rc->cluster_name : "");
+	struct kx_client *c = calloc(1, sizeof *c);
+	kx_err err = KX_ERR_NOMEM;
+	if (!c || !(c->rc = kx__rest_config_dup(rc)))
+		goto fail;
+	if ((err = kx__auth_new(c->rc, &c->auth, eb)))
+		goto fail;
+	err = KX_ERR_NOMEM;
+	const char *server = c->rc->server;
+	if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7)) {
+		/* kubectl accepts "host:port" and means https. */
+		size_t n = strlen(server) + 9;
+		char *s = malloc(n);
+		if (!s)
+			goto fail;
+		snprintf(s, n, "https://%s", server);
+		free((char *)c->rc->server);
+		c->rc->server = server = s;
+	}
+	if (!(c->url_base = strdup(server)))
+		goto fail;
+	for (size_t l = strlen(c->url_base); l && c->url_base[l - 1] == '/'; l--)
+		c->url_base[l - 1] = '\0';
+	server_host(server, c->host, sizeof c->host);
+	if (c->rc->tls_server_name && (err = use_tls_server_name(c)))
+		goto fail;
+	if (!(c->curl = curl_easy_init()))
+		goto fail;
+	*out = c;
+	return KX_OK;
+fail:
+	kx_client_free(c);
+	return err == KX_ERR_NOMEM ? kx__fail(eb, err, "out of memory") : err;
+}
+
+void kx_client_free(struct kx_client *c)
+{
+	if (!c)
+		return;
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	kx__auth_free(c->auth);
+	kx__rest_config_free(c->rc);
+	free(c->url_base);
+	free(c->connect_to);
+	free(c);
+}
+
+/* What one transfer collects. */
+struct xfer {
+	struct kx_client *c;
+	struct kx_buf *body;
+	kx_err body_err;
+	/* watch mode */
+	kx_watch_fn watch;
+	void *watch_ud;
+	struct kx_buf line;
+	int stopped;
+	int decode_err;
+};
+
+static int http_code(struct xfer *x)
+{
+	long code = 0;
+	curl_easy_getinfo(x->c->curl, CURLINFO_RESPONSE_CODE, &code);
+	return (int)code;
+}
+
+static int watch_line(struct xfer *x, const char *line, size_t len)
+{
+	if (!len)
+		return 0;
+	cJSON *ev = cJSON_ParseWithLength(line, len);
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
+	int rc = 0;
+	if (!cJSON_IsString(type) || !cJSON_IsObject(obj)) {
+		x->decode_err = 1;
+		rc = 1;
+	} else {
+		rc = x->watch(x->watch_ud, type->valuestring, obj);
+		if (rc)
+			x->stopped = 1;
+	}
+	cJSON_Delete(ev);
+	return rc;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	size_t n = size * nmemb;
+	if (!x->watch || http_code(x) >= 300) {
+		if ((x->body_err = kx_buf_append(x->body, data, n)))
+			return 0;
+		return n;
+	}
+	/* Watch: one JSON event per line; never hold more than one line. */
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (data[i] != '\n')
+			continue;
+		const char *line = data + start;
+		size_t len = i - start;
+		if (x->line.len) {
+			if ((x->body_err = kx_buf_append(&x->line, line, len)))
+				return 0;
+			line = x->line.data;
+			len = x->line.len;
+		}
+		int stop = watch_line(x, line, len);
+		kx_buf_clear(&x->line);
+		if (stop)
+			return 0;
+		start = i + 1;
+	}
+	if (start < n && (x->body_err = kx_buf_append(&x->line, data + start, n - start)))
+		return 0;
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	size_t n = size * nmemb;
+	if (x->c->verbosity >= 8 && n > 2)
+		tracef(x->c, 8, "Response Header: %.*s", (int)(n - 2), data);
+	return n;
+}
+
+/* Map a failed transfer to kx_err with a useful message (never credentials). */
+static kx_err transfer_error(struct kx_client *c, CURLcode rc, struct kx_errbuf *eb)
+{
+	const char *detail = c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
+	long oserr = 0;
+	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &oserr);
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+		if (oserr == ECONNREFUSED)
+			return kx__fail(eb, KX_ERR_REFUSED, "dial tcp %s: connect: connection refused", c->host);
+		return kx__fail(eb, KX_ERR_CONNECT, "dial tcp %s: %s", c->host,
+				oserr ? strerror((int)oserr) : detail);
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return kx__fail(eb, KX_ERR_CONNECT, "dial tcp: lookup %s: %s", c->host, detail);
+	case CURLE_OPERATION_TIMEDOUT:
+		return kx__fail(eb, KX_ERR_TIMEOUT, "request to %s timed out: %s", c->host, detail);
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return kx__fail(eb, KX_ERR_TLS, "tls: %s", detail);
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+		return kx__fail(eb, KX_ERR_CLOSED, "connection to %s lost: %s", c->host, detail);
+	default:
+		return kx__fail(eb, KX_ERR_CONNECT, "%s", detail);
+	}
+}
+
+/* Apply TLS, proxy, credentials and the request to the easy handle. */
+static kx_err setup(struct kx_client *c, const struct kx_request *req, struct xfer *x,
+		    struct curl_slist **hdrs, char **url, struct kx_errbuf *eb)
+{
+	CURL *h = c->curl;
+	const struct kx_rest_config *rc = c->rc;
+	struct kx_creds cr;
+	kx_err err = kx__auth_get(c->auth, &cr, eb);
+	if (err)
+		return err;
+	curl_easy_reset(h);
+	c->curl_err[0] = '\0';
+	size_t ulen = strlen(c->url_base) + strlen(req->path) + 2;
+	if (!(*url = malloc(ulen)))
+		return KX_ERR_NOMEM;
+	snprintf(*url, ulen, "%s%s%s", c->url_base, req->path[0] == '/' ? "" : "/", req->path);
+	curl_easy_setopt(h, CURLOPT_URL, *url);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "kx/" KX_BUILD_VERSION " (linux) libkx");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
+	long timeout = req->timeout_ms ? req->timeout_ms : rc->timeout_ms;
+	if (timeout > 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* TLS: verified unless the user said otherwise; material from memory only. */
+	if (rc->insecure_skip_tls_verify) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (rc->ca_pem) {
+		struct curl_blob b = {(void *)rc->ca_pem, rc->ca_len, CURL_BLOB_COPY};
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+	}
+	if (cr.cert_pem && cr.key_pem) {
+		struct curl_blob cb = {(void *)cr.cert_pem, cr.cert_len, CURL_BLOB_COPY};
+		struct curl_blob kb = {(void *)cr.key_pem, cr.key_len, CURL_BLOB_COPY};
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (c->connect_to) {
+		struct curl_slist *ct = curl_slist_append(NULL, c->connect_to);
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, ct);
+	}
+	/* Proxy: the kubeconfig's proxy-url, else libcurl's own HTTPS_PROXY/NO_PROXY. */
+	if (rc->proxy_url)
+		curl_easy_setopt(h, CURLOPT_PROXY, rc->proxy_url);
+	/* Credentials. */
+	char auth[8192];
+	if (cr.bearer) {
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", cr.bearer);
+		*hdrs = curl_slist_append(*hdrs, auth);
+		kx__memzero(auth, sizeof auth);
+	} else if (cr.username) {
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, cr.username);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, cr.password);
+	}
+	char line[256];
+	snprintf(line, sizeof line, "Accept: %s", req->accept ? req->accept : "application/json");
+	*hdrs = curl_slist_append(*hdrs, line);
+	const char *method = req->method ? req->method : "GET";
+	if (req->body) {
+		snprintf(line, sizeof line, "Content-Type: %s",
+			 req->content_type ? req->content_type : "application/json");
+		*hdrs = curl_slist_append(*hdrs, line);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	}
+	*hdrs = curl_slist_append(*hdrs, "Expect:");
+	if (strcmp(method, "GET") || req->body)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	tracef(c, 7, "%s %s", method, *url);
+	tracef(c, 8, "Request Header: Accept: %s", req->accept ? req->accept : "application/json");
+	if (cr.bearer)
+		tracef(c, 8, "Request Header: Authorization: Bearer <masked>");
+	return KX_OK;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* One transfer, retried once after a 401 when an exec plugin can be run again. */
+static kx_err perform(struct kx_client *c, const struct kx_request *req, struct xfer *x,
+		      struct kx_errbuf *eb)
+{
+	c->have_status = 0;
+	for (int attempt = 0;; attempt++) {
+		struct curl_slist *hdrs = NULL;
+		char *url = NULL;
+		kx_buf_clear(x->body);
+		kx_buf_clear(&x->line);
+		kx_err err = setup(c, req, x, &hdrs, &url, eb);
+		if (err) {
+			curl_slist_free_all(hdrs);
+			free(url);
+			return err;
+		}
+		double t0 = now_ms();
+		CURLcode rc = curl_easy_perform(c->curl);
+		int code = http_code(x);
+		tracef(c, 6, "%s %s %d in %.0f milliseconds", req->method ? req->method : "GET", url,
+		       code, now_ms() - t0);
+		/* The header list held the bearer token: wipe it. */
+		for (struct curl_slist *s = hdrs; s; s = s->next)
+			kx__memzero(s->data, strlen(s->data));
+		curl_slist_free_all(hdrs);
+		free(url);
+		if (x->stopped)
+			return KX_OK;
+		if (x->body_err == KX_ERR_TOO_LARGE)
+			return kx__fail(eb, KX_ERR_TOO_LARGE, "response from %s is larger than %zu bytes",
+					c->host, x->body->max);
+		if (x->body_err)
+			return x->body_err;
+		if (rc != CURLE_OK)
+			return transfer_error(c, rc, eb);
+		if (x->decode_err)
+			return kx__fail(eb, KX_ERR_PROTOCOL, "watch: malformed event from %s", c->host);
+		if (code >= 200 && code < 300)
+			return KX_OK;
+		if (code == 401 && attempt == 0 && kx__auth_unauthorized(c->auth))
+			continue;
+		tracef(c, 9, "Response Body: %.*s", (int)KX_MIN(x->body->len, 1024),
+		       x->body->data ? x->body->data : "");
+		kx_status_decode(x->body->data, x->body->len, code, &c->status);
+		c->have_status = 1;
+		return kx__fail(eb, KX_ERR_API, "%s", c->status.message);
+	}
+}
+
+kx_err kx_client_request(struct kx_client *c, const struct kx_request *req, struct kx_buf *body,
+			 struct kx_errbuf *eb)
+{
+	*body = (struct kx_buf)KX_BUF_INIT(req->max_body);
+	struct xfer x = {.c = c, .body = body, .line = KX_BUF_INIT(0)};
+	kx_err err = perform(c, req, &x, eb);
+	if (err)
+		kx_buf_free(body);
+	return err;
+}
+
+static kx_err json_call(struct kx_client *c, const char *method, const char *path,
+			const char *content_type, const cJSON *body_json, cJSON **out,
+			struct kx_errbuf *eb)
+{
+	char *text = NULL;
+	if (out)
+		*out = NULL;
+	if (body_json && !(text = cJSON_PrintUnformatted(body_json)))
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	struct kx_request req = {
+		.method = method, .path = path, .body = text, .body_len = text ? strlen(text) : 0,
+		.content_type = content_type,
+	};
+	struct kx_buf body;
+	kx_err err = kx_client_request(c, &req, &body, eb);
+	free(text);
+	if (err)
+		return err;
+	if (out && body.len) {
+		*out = cJSON_ParseWithLength(body.data, body.len);
+		if (!*out)
+			err = kx__fail(eb, KX_ERR_PROTOCOL, "%s %s: the server's answer is not JSON", method, path);
+	}
+	kx_buf_free(&body);
+	return err;
+}
+
+kx_err kx_client_json(struct kx_client *c, const char *method, const char *path,
+		      const cJSON *body_json, cJSON **out, struct kx_errbuf *eb)
+{
+	return json_call(c, method, path, NULL, body_json, out, eb);
+}
+
+kx_err kx_client_get(struct kx_client *c, const char *path, cJSON **out, struct kx_errbuf *eb)
+{
+	return json_call(c, "GET", path, NULL, NULL, out, eb);
+}
+
+kx_err kx_client_patch(struct kx_client *c, const char *path, enum kx_patch_type type,
+		       const cJSON *patch, cJSON **out, struct kx_errbuf *eb)
+{
+	static const char *const types[] = {
+		[KX_PATCH_MERGE] = "application/merge-patch+json",
+		[KX_PATCH_STRATEGIC] = "application/strategic-merge-patch+json",
+		[KX_PATCH_JSON] = "application/json-patch+json",
+	};
+	return json_call(c, "PATCH", path, types[type], patch, out, eb);
+}
+
+kx_err kx_client_watch(struct kx_client *c, const char *path, long timeout_ms, kx_watch_fn fn,
+		       void *ud, struct kx_errbuf *eb)
+{
+	struct kx_buf body = KX_BUF_INIT(1 << 20);
+	struct xfer x = {.c = c, .body = &body, .watch = fn, .watch_ud = ud,
+			 .line = KX_BUF_INIT(16 << 20)};
+	struct kx_request req = {.method = "GET", .path = path, .timeout_ms = timeout_ms};
+	kx_err err = perform(c, &req, &x, eb);
+	kx_buf_free(&body);
+	kx_buf_free(&x.line);
+	return err;
+}

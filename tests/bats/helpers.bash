@@ -1,0 +1,22 @@
+# Shared by every bats file: the kx binary under test (KX_BIN, default
+# build/kx), kubectl as the reference, bats-support/bats-assert, and the test
+# cluster's environment when it is up.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+KX_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+KX_BIN=${KX_BIN:-$KX_ROOT/build/kx}
+KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
+KX_CLUSTER_STATE=${KX_CLUSTER_STATE:-/tmp/kx-cluster-$(id -u)}
+if [ -z "${KUBECONFIG:-}" ] && [ -f "$KX_CLUSTER_STATE/env" ]; then
+	# shellcheck disable=SC1091
+	. "$KX_CLUSTER_STATE/env"
+fi
+
+# Every kx run in a test is bounded in time: a hang is a failure, not a stuck suite.
+kx() { timeout "${KX_TIMEOUT:-30}" "$KX_BIN" "$@"; }
+kubectl() { timeout "${KX_TIMEOUT:-30}" "$KUBECTL" "$@"; }
+
+need_cluster() {
+	[ -n "${KUBECONFIG:-}" ] && [ -f "$KUBECONFIG" ] || skip "test cluster is not up (tests/cluster/up)"
+}

@@ -1,0 +1,61 @@
+/* Unit tests for the size-capped buffer and the error buffer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kx/buf.h>
+#include "internal.h"
+
+static void append_and_printf(void **state)
+{
+	struct kx_buf b = KX_BUF_INIT(0);
+	assert_int_equal(kx_buf_appends(&b, "abc"), KX_OK);
+	assert_int_equal(kx_buf_printf(&b, "-%d-", 42), KX_OK);
+	assert_string_equal(b.data, "abc-42-");
+	assert_int_equal(b.len, 7);
+	kx_buf_consume(&b, 4);
+	assert_string_equal(b.data, "42-");
+	kx_buf_free(&b);
+	assert_null(b.data);
+}
+
+static void cap_is_enforced_and_buffer_freed(void **state)
+{
+	struct kx_buf b = KX_BUF_INIT(8);
+	assert_int_equal(kx_buf_appends(&b, "12345678"), KX_OK);
+	assert_int_equal(kx_buf_appends(&b, "9"), KX_ERR_TOO_LARGE);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+}
+
+static void first_error_wins(void **state)
+{
+	struct kx_errbuf eb = {0};
+	assert_int_equal(kx__fail(&eb, KX_ERR_IO, "first %d", 1), KX_ERR_IO);
+	kx__fail(&eb, KX_ERR_INVALID, "second");
+	assert_string_equal(eb.msg, "first 1");
+	assert_int_equal(kx__fail(NULL, KX_ERR_TLS, "x"), KX_ERR_TLS);
+}
+
+static void steal_empty_gives_string(void **state)
+{
+	struct kx_buf b = KX_BUF_INIT(0);
+	char *s = kx_buf_steal(&b);
+	assert_non_null(s);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(append_and_printf),
+		cmocka_unit_test(cap_is_enforced_and_buffer_freed),
+		cmocka_unit_test(first_error_wins),
+		cmocka_unit_test(steal_empty_gives_string),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
