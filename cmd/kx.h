@@ -83,6 +83,7 @@ struct kx_command {
 extern const struct kx_command *const kx_commands[];
 /* One per command file. */
 extern const struct kx_command kx_cmd_help, kx_cmd_options, kx_cmd_version, kx_cmd_config,
+	kx_cmd_get, kx_cmd_exec,
 	kx_cmd_complete;
 extern const struct kx_option kx_global_options[];
 
@@ -126,6 +127,12 @@ struct kx_client *kx_connect(struct kx_config **cfg_out);
 /* Report a failed client call as kubectl words it: "Error from server (Reason): …",
  * "The connection to the server H was refused …", "Unable to connect …". Returns 1. */
 int kx_report_call(struct kx_client *c, kx_err err, const struct kx_errbuf *eb);
+
+/* The local terminal (tty.c): raw mode, restored by kx_tty_restore (also at exit). */
+int kx_tty_raw(int fd);
+/* Go-style durations ("1m0s", "500ms", "30s", bare seconds) in ms; -1 if malformed. */
+long kx_parse_duration_ms(const char *s);
+void kx_tty_restore(void);
 
 /* Printing (print.c). */
 /* -o json / -o yaml of a document; returns an exit code. */

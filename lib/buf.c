@@ -180,3 +180,16 @@ kx_err kx__read_file(const char *path, size_t max, char **out, size_t *len, stru
 	*out = kx_buf_steal(&b);
 	return *out ? KX_OK : KX_ERR_NOMEM;
 }
+
+kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *val)
+{
+	kx_err err = kx_buf_printf(b, "%c%s=", b->data && strchr(b->data, '?') ? '&' : '?', key);
+	for (const unsigned char *p = (const unsigned char *)val; !err && *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-_.~", *p))
+			err = kx_buf_append(b, p, 1);
+		else
+			err = kx_buf_printf(b, "%%%02X", *p);
+	}
+	return err;
+}

@@ -350,6 +350,8 @@ static kx_err setup(struct kx_client *c, const struct kx_request *req, struct xf
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	}
 	*hdrs = curl_slist_append(*hdrs, "Expect:");
+	for (const char *const *extra = req->headers; extra && *extra; extra++)
+		*hdrs = curl_slist_append(*hdrs, *extra);
 	if (strcmp(method, "GET") || req->body)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	if (!strcmp(method, "HEAD"))
@@ -493,4 +495,52 @@ kx_err kx_client_watch(struct kx_client *c, const char *path, long timeout_ms, k
 	kx_buf_free(&body);
 	kx_buf_free(&x.line);
 	return err;
+}
+
+kx_err kx__client_conn_info(struct kx_client *c, struct kx__conn_info *ci, struct kx_errbuf *eb)
+{
+	memset(ci, 0, sizeof *ci);
+	const char *s = c->rc->server;
+	ci->tls = strncmp(s, "http://", 7) != 0;
+	const char *p = strstr(s, "://");
+	p = p ? p + 3 : s;
+	size_t hostlen = strcspn(p, "/?#");
+	const char *hp_end = p + hostlen;
+	const char *port = NULL;
+	if (*p == '[') {
+		const char *close = memchr(p, ']', hostlen);
+		if (!close)
+			return kx__fail(eb, KX_ERR_CONFIG, "invalid server URL %s", s);
+		snprintf(ci->host, sizeof ci->host, "%.*s", (int)(close - p - 1), p + 1);
+		if (close + 1 < hp_end && close[1] == ':')
+			port = close + 2;
+	} else {
+		const char *colon = memchr(p, ':', hostlen);
+		snprintf(ci->host, sizeof ci->host, "%.*s", (int)((colon ? colon : hp_end) - p), p);
+		if (colon)
+			port = colon + 1;
+	}
+	ci->port = port ? atoi(port) : (ci->tls ? 443 : 80);
+	if (ci->port <= 0 || ci->port > 65535)
+		return kx__fail(eb, KX_ERR_CONFIG, "invalid port in server URL %s", s);
+	snprintf(ci->path_prefix, sizeof ci->path_prefix, "%.*s", (int)strcspn(hp_end, "?#"), hp_end);
+	for (size_t l = strlen(ci->path_prefix); l && ci->path_prefix[l - 1] == '/'; l--)
+		ci->path_prefix[l - 1] = '\0';
+	snprintf(ci->tls_name, sizeof ci->tls_name, "%s",
+		 c->rc->tls_server_name ? c->rc->tls_server_name : ci->host);
+	snprintf(ci->host_header, sizeof ci->host_header, "%s", c->host);
+	ci->rc = c->rc;
+	c->have_status = 0;
+	return kx__auth_get(c->auth, &ci->creds, eb);
+}
+
+void kx__client_set_status(struct kx_client *c, const struct kx_status *st)
+{
+	c->status = *st;
+	c->have_status = 1;
+}
+
+int kx__client_unauthorized(struct kx_client *c)
+{
+	return kx__auth_unauthorized(c->auth);
 }

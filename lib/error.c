@@ -28,6 +28,8 @@ const char *kx_strerror(kx_err err)
 	case KX_ERR_TOO_LARGE: return "input too large";
 	case KX_ERR_NOT_FOUND: return "not found";
 	case KX_ERR_CLOSED: return "connection closed";
+	case KX_ERR_INTERRUPTED: return "interrupted";
+	case KX_ERR_UNSUPPORTED: return "not supported by the server";
 	}
 	return "unknown error";
 }

@@ -23,9 +23,11 @@ char *kx__strdup(const char *s);
 void kx__free_secret(char *s);
 void kx__memzero(void *p, size_t n);
 
-#define KX_MIN(a, b) ((a) < (b) ? (a) : (b))
+struct kx_buf;
+/* Append "?key=value" or "&key=value" with value URL-encoded. */
+kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *value);
 
-#endif
+#define KX_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* ---- restconfig.c: deep copies of struct kx_rest_config ---- */
 struct kx_rest_config;
@@ -52,3 +54,24 @@ kx_err kx__auth_get(struct kx_auth *a, struct kx_creds *out, struct kx_errbuf *e
 int kx__auth_unauthorized(struct kx_auth *a);
 /* For tests: how many times the exec plugin ran. */
 int kx__auth_exec_runs(const struct kx_auth *a);
+
+/* ---- client.c: what streaming transports need from a client ---- */
+struct kx_client;
+struct kx_status;
+struct kx__conn_info {
+	char host[256];        /* address to connect to, without IPv6 brackets */
+	int port;
+	int tls;               /* https */
+	char tls_name[256];    /* name for SNI and certificate checks (--tls-server-name or host) */
+	char host_header[300]; /* "host:port" as sent in Host */
+	char path_prefix[256]; /* the server URL's path ("" or "/prefix"), prepended to API paths */
+	const struct kx_rest_config *rc; /* owned by the client */
+	struct kx_creds creds;           /* valid until the next call that takes credentials */
+};
+kx_err kx__client_conn_info(struct kx_client *c, struct kx__conn_info *ci, struct kx_errbuf *eb);
+/* Record a Status (e.g. from an upgrade's error body) as the client's last status. */
+void kx__client_set_status(struct kx_client *c, const struct kx_status *st);
+/* The server said 401 to an upgrade: returns 1 when new credentials may help. */
+int kx__client_unauthorized(struct kx_client *c);
+
+#endif

@@ -385,48 +385,66 @@ static kx_err norm_strs(struct loader *l, const cJSON *v, const char *path, cJSO
 	return KX_OK;
 }
 
+struct child {
+	cJSON *item;
+	size_t pos;
+};
+
+static const char *name_of(const cJSON *it)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+	return cJSON_IsString(n) ? n->valuestring : "";
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct child *x = a, *y = b;
+	int c = strcmp(x->item->string, y->item->string);
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct child *x = a, *y = b;
+	int c = strcmp(name_of(x->item), name_of(y->item));
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Sort the members of an object (by_key) or the elements of a list (by_name) in place;
+ * ties keep their order. 0 when out of memory. */
+static int sort_children(cJSON *parent, int (*cmp)(const void *, const void *))
+{
+	size_t n = 0;
+	for (cJSON *it = parent->child; it; it = it->next)
+		n++;
+	if (n < 2)
+		return 1;
+	struct child *v = malloc(n * sizeof *v);
+	if (!v)
+		return 0;
+	size_t i = 0;
+	for (cJSON *it = parent->child; it; it = it->next, i++)
+		v[i] = (struct child){it, i};
+	qsort(v, n, sizeof *v, cmp);
+	for (i = 0; i < n; i++) {
+		v[i].item->prev = i ? v[i - 1].item : v[n - 1].item; /* cJSON: child->prev is the tail */
+		v[i].item->next = i + 1 < n ? v[i + 1].item : NULL;
+	}
+	parent->child = v[0].item;
+	free(v);
+	return 1;
+}
+
 /* Sort [{name, …}] by name (a Go map's order once converted back) and refuse
  * duplicate names, as client-go's conversion does. */
 static kx_err sort_named(struct loader *l, cJSON *arr, const char *path)
 {
-	size_t n = (size_t)cJSON_GetArraySize(arr);
-	if (n < 2)
-		return KX_OK;
-	cJSON **v = malloc(n * sizeof *v);
-	if (!v)
+	if (!sort_children(arr, by_name))
 		return oom(l);
-	size_t i = 0;
-	for (cJSON *it = arr->child; it; it = it->next)
-		v[i++] = it;
-	/* insertion sort by name: extension lists are short */
-	for (i = 1; i < n; i++) {
-		cJSON *x = v[i];
-		const char *xn = cJSON_GetObjectItemCaseSensitive(x, "name")->valuestring;
-		size_t j = i;
-		while (j > 0 && strcmp(cJSON_GetObjectItemCaseSensitive(v[j - 1], "name")->valuestring, xn) > 0) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = x;
-	}
-	for (i = 0; i + 1 < n; i++) {
-		const char *a = cJSON_GetObjectItemCaseSensitive(v[i], "name")->valuestring;
-		if (!strcmp(a, cJSON_GetObjectItemCaseSensitive(v[i + 1], "name")->valuestring)) {
-			free(v);
-			return load_fail(l, KX_ERR_CONFIG, "%s: duplicate name \"%s\"", path, a);
-		}
-	}
-	for (i = 0; i < n; i++)
-		cJSON_DetachItemViaPointer(arr, v[i]);
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, v[i]);
-	free(v);
+	for (const cJSON *it = arr->child; it && it->next; it = it->next)
+		if (!strcmp(name_of(it), name_of(it->next)))
+			return load_fail(l, KX_ERR_CONFIG, "%s: duplicate name \"%s\"", path, name_of(it));
 	return KX_OK;
-}
-
-static int key_before(const cJSON *a, const cJSON *b)
-{
-	return strcmp(a->string, b->string) < 0;
 }
 
 /* A deep copy with every mapping's keys sorted bytewise: client-go holds extensions
@@ -453,21 +471,11 @@ static cJSON *copy_sorted(const cJSON *v, int depth)
 			return NULL;
 		}
 		d->type &= ~cJSON_StringIsConst;
-		if (!cJSON_IsObject(v) || !c->child || !key_before(d, c->child->prev)) {
-			cJSON_AddItemToArray(c, d);
-			continue;
-		}
-		/* insertion: keys mostly arrive sorted already */
-		cJSON *at = c->child;
-		while (!key_before(d, at))
-			at = at->next;
-		d->next = at;
-		d->prev = at->prev;
-		if (at == c->child)
-			c->child = d;
-		else
-			at->prev->next = d;
-		at->prev = d;
+		cJSON_AddItemToArray(c, d);
+	}
+	if (cJSON_IsObject(c) && !sort_children(c, by_key)) {
+		cJSON_Delete(c);
+		return NULL;
 	}
 	return c;
 }
@@ -530,36 +538,17 @@ static kx_err norm_map(struct loader *l, const cJSON *v, const char *path, int l
 				return type_fail(l, p, "a string");
 			val = cJSON_CreateString(cJSON_IsString(it) ? it->valuestring : "");
 		}
-		/* Go's maps print sorted by key */
-		cJSON *at = (*out)->child;
-		while (at && strcmp(at->string, it->string) < 0)
-			at = at->next;
 		if (!val)
 			return oom(l);
-		if (at && !strcmp(at->string, it->string)) {
-			cJSON_Delete(val);
-			continue;
-		}
-		val->string = kx__strdup(it->string);
-		if (!val->string) {
+		if (!(val->string = kx__strdup(it->string))) {
 			cJSON_Delete(val);
 			return oom(l);
 		}
-		if (!at) {
-			cJSON_AddItemToArray(*out, val);
-		} else {
-			/* insert before at */
-			val->next = at;
-			val->prev = at->prev;
-			if (at == (*out)->child) {
-				val->prev = at->prev; /* cJSON keeps the last item in child->prev */
-				(*out)->child = val;
-			} else {
-				at->prev->next = val;
-			}
-			at->prev = val;
-		}
+		cJSON_AddItemToArray(*out, val);
 	}
+	/* Go's maps print sorted by key */
+	if (!sort_children(*out, by_key))
+		return oom(l);
 	return KX_OK;
 }
 
@@ -1001,24 +990,22 @@ static kx_err build_merged(struct loader *l)
 	for (int k = 0; k < 2; k++) {
 		if (!exts[k])
 			continue;
-		cJSON *keep = cJSON_CreateArray();
-		if (!keep)
+		/* files' lists in load order: after a stable sort by name, the first of each
+		 * run of equal names came from the earliest file */
+		cJSON *keep = exts[k];
+		if (!sort_children(keep, by_name))
 			return oom(l);
-		for (cJSON *it = exts[k]->child; it;) {
-			cJSON *next = it->next;
-			const char *name = cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring;
-			int seen = 0;
-			for (cJSON *k2 = keep->child; k2 && !seen; k2 = k2->next)
-				seen = !strcmp(cJSON_GetObjectItemCaseSensitive(k2, "name")->valuestring, name);
-			if (!seen)
-				cJSON_AddItemToArray(keep, cJSON_DetachItemViaPointer(exts[k], it));
-			it = next;
+		for (cJSON *it = keep->child; it && it->next;) {
+			if (strcmp(name_of(it), name_of(it->next))) {
+				it = it->next;
+				continue;
+			}
+			cJSON_Delete(cJSON_DetachItemViaPointer(keep, it->next));
 		}
-		kx_err err = sort_named(l, keep, "extensions");
-		if (err) {
-			cJSON_Delete(keep);
-			return err;
-		}
+		if (k)
+			l->ext = NULL;
+		else
+			l->pref_ext = NULL;
 		if (!add_item(k ? m : prefs, "extensions", keep))
 			return oom(l);
 	}
@@ -1027,9 +1014,9 @@ static kx_err build_merged(struct loader *l)
 
 /* ----------------------------------------------------------------- loading */
 
-static char *nonempty(const char *s)
+static const char *nonempty(const char *s)
 {
-	return s && *s ? (char *)s : NULL;
+	return s && *s ? s : NULL;
 }
 
 /* The files kubectl would read, in order: --kubeconfig alone; else the KUBECONFIG list
@@ -1100,6 +1087,7 @@ struct mem_source {
 	const char *data;
 	size_t len;
 	const char *path;
+	kx__kc_reader read;
 };
 
 static kx_err load(const struct kx_config_overrides *ov, int raw, const struct mem_source *mem,
@@ -1117,6 +1105,7 @@ static kx_err load(const struct kx_config_overrides *ov, int raw, const struct m
 		ov = &none;
 	if (!cfg)
 		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	cfg->read = mem && mem->read ? mem->read : kx__kc_read;
 	if (mem) {
 		paths = malloc(sizeof *paths);
 		if (!paths || !(paths[0] = kx__strdup(mem->path))) {
@@ -1181,10 +1170,10 @@ kx_err kx_config_load_raw(const struct kx_config_overrides *ov, struct kx_config
 }
 
 kx_err kx__config_load_mem(const char *data, size_t len, const char *path,
-			   const struct kx_config_overrides *ov, int raw, struct kx_config **out,
-			   struct kx_errbuf *eb)
+			   const struct kx_config_overrides *ov, int raw, kx__kc_reader read,
+			   struct kx_config **out, struct kx_errbuf *eb)
 {
-	struct mem_source m = {data, len, path ? path : "/dev/null/kubeconfig"};
+	struct mem_source m = {data, len, path ? path : "/dev/null/kubeconfig", read};
 	return load(ov, raw, &m, out, eb);
 }
 

@@ -29,6 +29,11 @@ struct kx__kc_table {
 	int in_merged; /* the items belong to the merged document */
 };
 
+/* Reads a file the way kx__kc_read does; the fuzzer swaps in one that never touches
+ * the file system. */
+typedef kx_err (*kx__kc_reader)(const char *path, size_t max, char **out, size_t *len,
+				const char **op, int *errnum);
+
 /* An allocation behind the resolved kx_rest_config; secrets are zeroed on free. */
 struct kx__kc_alloc {
 	void *p;
@@ -45,6 +50,7 @@ struct kx_config {
 	struct kx_rest_config rest;
 	struct kx_exec_config exec;
 	int have_rest;
+	kx__kc_reader read; /* for the certificate, key and CA files the config names */
 	struct kx__kc_alloc *allocs;
 	size_t n_allocs, cap_allocs;
 };
@@ -68,9 +74,10 @@ kx_err kx__config_resolve(struct kx_config *cfg, const struct kx_config_override
 			  struct kx_errbuf *eb);
 
 /* Load a kubeconfig held in memory as if it were the file at path (for the fuzzer and
- * tests): the same parsing, normalization and resolution as kx_config_load(_raw). */
+ * tests): the same parsing, normalization and resolution as kx_config_load(_raw).
+ * Files the config names are read with read (NULL: kx__kc_read). */
 kx_err kx__config_load_mem(const char *data, size_t len, const char *path,
-			   const struct kx_config_overrides *ov, int raw, struct kx_config **out,
-			   struct kx_errbuf *eb);
+			   const struct kx_config_overrides *ov, int raw, kx__kc_reader read,
+			   struct kx_config **out, struct kx_errbuf *eb);
 
 #endif

@@ -185,13 +185,13 @@ static int parse_timeout(const char *s, long *ms)
 
 /* Read a certificate, key or CA file named by the config; client-go's wording
  * ("unable to read client-cert F for U due to open F: no such file or directory"). */
-static kx_err read_ref(const char *path, const char *what, const char *owner, char **out,
-		       size_t *len, struct kx_errbuf *eb)
+static kx_err read_ref(const struct kx_config *cfg, const char *path, const char *what,
+		       const char *owner, char **out, size_t *len, struct kx_errbuf *eb)
 {
-	const char *op;
-	int errnum;
+	const char *op = "open";
+	int errnum = 0;
 	char eb2[128];
-	kx_err err = kx__kc_read(path, KX_KUBECONFIG_MAX, out, len, &op, &errnum);
+	kx_err err = cfg->read(path, KX_KUBECONFIG_MAX, out, len, &op, &errnum);
 	if (err == KX_ERR_NOMEM)
 		return kx__fail(eb, err, "out of memory");
 	if (err == KX_ERR_TOO_LARGE)
@@ -226,7 +226,7 @@ static kx_err load_pem(struct kx_config *cfg, const char *file, const char *data
 	if (data)
 		err = decode_ref(data, &buf, &len, eb);
 	else if (file)
-		err = read_ref(file, what, owner, &buf, &len, eb);
+		err = read_ref(cfg, file, what, owner, &buf, &len, eb);
 	else
 		return KX_OK;
 	if (err)

@@ -42,7 +42,11 @@ void kx_status_decode(const char *body, size_t len, int http_code, struct kx_sta
 	st->exit_code = -1;
 	cJSON *doc = body && len ? cJSON_ParseWithLength(body, len) : NULL;
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
-	if (cJSON_IsObject(doc) && cJSON_IsString(kind) && !strcmp(kind->valuestring, "Status")) {
+	/* exec's status channel sends Status objects without kind/apiVersion. */
+	int is_status = cJSON_IsObject(doc) &&
+			((cJSON_IsString(kind) && !strcmp(kind->valuestring, "Status")) ||
+			 (!kind && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "status"))));
+	if (is_status) {
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(doc, "code");
 		if (cJSON_IsNumber(code) && code->valuedouble > 0 && code->valuedouble < 1000)
 			st->code = (int)code->valuedouble;

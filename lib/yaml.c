@@ -1305,7 +1305,8 @@ static kx_err yemit_string(struct yemit *e, const char *s)
 	resolve_plain(clean, n, 1, &sc);
 	if (memchr(clean, '\n', n))
 		style = YAML_LITERAL_SCALAR_STYLE;
-	else if (sc.kind == Y_STR && !is_base60_float(clean, n))
+	else if (sc.kind == Y_STR && !is_base60_float(clean, n) && strcmp(clean, "<<"))
+		/* (go-yaml leaves "<<" plain, which reads back as a merge key: quoted here) */
 		style = YAML_PLAIN_SCALAR_STYLE;
 	else
 		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;

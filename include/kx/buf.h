@@ -20,7 +20,8 @@ KX_API kx_err kx_buf_append(struct kx_buf *b, const void *data, size_t len);
 KX_API kx_err kx_buf_appends(struct kx_buf *b, const char *s);
 KX_API kx_err kx_buf_printf(struct kx_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-KX_API kx_err kx_buf_vprintf(struct kx_buf *b, const char *fmt, va_list ap);
+KX_API kx_err kx_buf_vprintf(struct kx_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Drop the first n bytes. */
 KX_API void kx_buf_consume(struct kx_buf *b, size_t n);
 /* Reset length to 0 and keep the allocation. */

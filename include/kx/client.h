@@ -55,6 +55,7 @@ struct kx_request {
 	const char *accept;       /* default "application/json" */
 	long timeout_ms;          /* 0 = the config's --request-timeout */
 	size_t max_body;          /* response cap; 0 = 64 MiB */
+	const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
 };
 
 /* Run one request. A 2xx answer returns KX_OK with the body in *body (caller
@@ -93,5 +94,31 @@ KX_API kx_err kx_client_watch(struct kx_client *c, const char *path, long timeou
 KX_API kx_err kx_resource_path(struct kx_client *c, const char *resource, const char *ns,
 			       const char *name, const char *sub, struct kx_buf *out,
 			       struct kx_errbuf *eb);
+
+/* A resource type as the server serves it (what kubectl calls a REST mapping). */
+struct kx_resource_type {
+	char group[256];    /* "" for the core group */
+	char version[64];   /* "v1" */
+	char resource[256]; /* plural, as in the path: "pods" */
+	char kind[256];     /* "Pod" */
+	int namespaced;
+};
+
+/* Resolve a resource name as kubectl accepts it — plural, singular, kind, short
+ * name, any case, "resource.group" or "resource.version.group" — to a type: the
+ * built-in table first, else the server's discovery (aggregated when the server
+ * has it), cached on disk for 6 hours under $XDG_CACHE_HOME/kx (or
+ * ~/.cache/kx)/discovery/<host_port>/; a name missing from a cached copy is
+ * looked up once more on the server. Unknown names fail with KX_ERR_NOT_FOUND and
+ * kubectl's message (the server doesn't have a resource type "x"); a failed
+ * discovery request returns its error (kx_client_status for KX_ERR_API). */
+KX_API kx_err kx_resource_resolve(struct kx_client *c, const char *name,
+				  struct kx_resource_type *out, struct kx_errbuf *eb);
+
+/* The REST path of a resolved type, like kx_resource_path (ns is ignored for
+ * cluster-scoped types; name is percent-encoded). Writes into out (kx_buf_free). */
+KX_API kx_err kx_resource_type_path(const struct kx_resource_type *t, const char *ns,
+				    const char *name, const char *sub, struct kx_buf *out,
+				    struct kx_errbuf *eb);
 
 #endif

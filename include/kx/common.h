@@ -25,6 +25,8 @@ typedef enum kx_err {
 	KX_ERR_TOO_LARGE, /* input over a size limit */
 	KX_ERR_NOT_FOUND, /* a named local thing (context, user, container …) does not exist */
 	KX_ERR_CLOSED,    /* the connection was closed */
+	KX_ERR_INTERRUPTED, /* a signal (SIGINT, SIGTERM, SIGHUP) ended the operation */
+	KX_ERR_UNSUPPORTED, /* the server does not support what was asked (e.g. a transport) */
 } kx_err;
 
 /* libkx's version, "v0.1.0" (the kx binary reports the same). */

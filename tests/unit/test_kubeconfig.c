@@ -226,6 +226,65 @@ static void merged_document_is_kubectls_view(void **state)
 	kx_config_free(cfg);
 }
 
+static void extensions_merge_first_wins(void **state)
+{
+	/* kubectl config view --raw with KUBECONFIG=ext1:ext2 prints this */
+	static const char ext1[] = "extensions:\n- name: zeta\n  extension: {from: one, b: 1, a: 2}\n"
+				   "- name: alpha\n  extension: 1\n"
+				   "preferences:\n  extensions:\n  - name: p\n    extension: {x: one}\n";
+	static const char ext2[] = "extensions:\n- name: alpha\n  extension: 2\n- name: mid\n  extension: [3]\n"
+				   "preferences:\n  colors: true\n  extensions:\n  - name: p\n    extension: {x: two}\n"
+				   "  - name: a\n    extension: null\n";
+	static const char want[] =
+		"apiVersion: v1\n"
+		"clusters: null\n"
+		"contexts: null\n"
+		"current-context: \"\"\n"
+		"extensions:\n"
+		"- extension: 1\n"
+		"  name: alpha\n"
+		"- extension:\n"
+		"  - 3\n"
+		"  name: mid\n"
+		"- extension:\n"
+		"    a: 2\n"
+		"    b: 1\n"
+		"    from: one\n"
+		"  name: zeta\n"
+		"kind: Config\n"
+		"preferences:\n"
+		"  colors: true\n"
+		"  extensions:\n"
+		"  - extension: null\n"
+		"    name: a\n"
+		"  - extension:\n"
+		"      x: one\n"
+		"    name: p\n"
+		"users: null\n";
+	char list[600];
+	write_file(tmp_path("ext1"), ext1, sizeof ext1 - 1);
+	write_file(tmp_path("ext2"), ext2, sizeof ext2 - 1);
+	snprintf(list, sizeof list, "%s:%s", tmp_path("ext1"), tmp_path("ext2"));
+	setenv("KUBECONFIG", list, 1);
+	struct kx_config *cfg = NULL;
+	struct kx_errbuf eb = {0};
+	assert_int_equal(kx_config_load_raw(NULL, &cfg, &eb), KX_OK);
+	struct kx_buf out = KX_BUF_INIT(0);
+	assert_int_equal(kx_yaml_emit(kx_config_merged(cfg), &out), KX_OK);
+	assert_string_equal(out.data, want);
+	kx_buf_free(&out);
+	kx_config_free(cfg);
+	/* one name twice in one file is an error */
+	static const char dup[] = "extensions:\n- name: x\n  extension: 1\n- name: x\n  extension: 2\n";
+	write_file(tmp_path("ext1"), dup, sizeof dup - 1);
+	char want_err[600];
+	snprintf(want_err, sizeof want_err,
+		 "error loading config file \"%s\": extensions: duplicate name \"x\"", tmp_path("ext1"));
+	load_fails(NULL, KX_ERR_CONFIG, want_err);
+	unlink(tmp_path("ext1"));
+	unlink(tmp_path("ext2"));
+}
+
 static void relative_paths_resolve_against_each_file(void **state)
 {
 	setenv("KUBECONFIG", DATA "a/config:" DATA "b/config", 1);
@@ -716,7 +775,7 @@ static void bad_base64_names_field_and_file(void **state)
 	const char *ok = "clusters:\n- name: c\n  cluster:\n    server: https://x\n    certificate-authority-data: \"Q0\\nE=\"\n";
 	struct kx_config *cfg = NULL;
 	struct kx_errbuf eb = {0};
-	assert_int_equal(kx__config_load_mem(ok, strlen(ok), "/mem/config", NULL, 1, &cfg, &eb), KX_OK);
+	assert_int_equal(kx__config_load_mem(ok, strlen(ok), "/mem/config", NULL, 1, NULL, &cfg, &eb), KX_OK);
 	assert_string_equal(field(named(cfg, "clusters", "c", "cluster"), "certificate-authority-data"), "Q0E=");
 	kx_config_free(cfg);
 }
@@ -806,7 +865,7 @@ static void secrets_stay_out_of_errors(void **state)
 	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
 		struct kx_config *cfg = NULL;
 		struct kx_errbuf eb = {0};
-		assert_int_not_equal(kx__config_load_mem(docs[i], strlen(docs[i]), "/mem/config", NULL, 1, &cfg, &eb), KX_OK);
+		assert_int_not_equal(kx__config_load_mem(docs[i], strlen(docs[i]), "/mem/config", NULL, 1, NULL, &cfg, &eb), KX_OK);
 		assert_null(cfg);
 		assert_string_not_equal(eb.msg, "");
 		if (strstr(eb.msg, "s3cr3t"))
@@ -850,6 +909,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(merge_first_file_wins),
 		T(merged_document_is_kubectls_view),
+		T(extensions_merge_first_wins),
 		T(relative_paths_resolve_against_each_file),
 		T(relative_kubeconfig_path_is_made_absolute),
 		T(kubeconfig_list_skips_missing_and_duplicates),

@@ -30,8 +30,11 @@ static void exit_code_cause(void **state)
 			"\"message\":\"42\"}]}}";
 	struct kx_status st;
 	kx_status_decode(b, strlen(b), 0, &st);
-	/* Without "kind":"Status" the body is not taken as a Status… */
-	assert_int_equal(st.exit_code, -1);
+	/* exec's status channel omits kind: a "status" field makes it a Status. */
+	assert_int_equal(st.exit_code, 42);
+	const char *other = "{\"kind\":\"Pod\",\"status\":\"x\",\"message\":\"m\"}";
+	kx_status_decode(other, strlen(other), 500, &st);
+	assert_string_equal(st.message, other); /* not a Status: the body's first line */
 	const char *b2 = "{\"kind\":\"Status\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"m\","
 			 "\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\","
 			 "\"message\":\"42\"}]}}";

@@ -1,0 +1,49 @@
+/* libkx: running a command in a container (exec) over WebSocket
+ * (v5/v4.channel.k8s.io) or SPDY/3.1, with stdin/stdout/stderr pumped from file
+ * descriptors in one event loop, terminal resizes, and the remote exit status. */
+#ifndef KX_EXEC_H
+#define KX_EXEC_H
+
+#include <kx/client.h>
+#include <kx/common.h>
+
+enum kx_transport {
+	KX_TRANSPORT_AUTO = 0,  /* WebSocket first, SPDY when the upgrade fails (kubectl's rule) */
+	KX_TRANSPORT_WEBSOCKET,
+	KX_TRANSPORT_SPDY,
+};
+
+/* KX_TRANSPORT_AUTO unless KX_TRANSPORT=websocket|spdy is set in the
+ * environment; an unknown value is an error naming it. */
+KX_API kx_err kx_transport_from_env(enum kx_transport *out, struct kx_errbuf *eb);
+
+struct kx_exec_opts {
+	const char *namespace_;       /* NULL = the client's namespace */
+	const char *pod;
+	const char *container;        /* NULL = the server's default (the only container) */
+	const char *const *argv;      /* the command, NULL-terminated; never split or joined */
+	int use_stdin;                /* send in_fd to the container's stdin (-i) */
+	int tty;                      /* allocate a TTY (-t): stderr merges into stdout */
+	int in_fd, out_fd, err_fd;    /* usually 0, 1, 2 */
+	int tty_fd;                   /* with tty: the local terminal whose size is sent, or -1 */
+	int handle_signals;           /* take SIGWINCH, SIGINT, SIGTERM, SIGHUP into the loop */
+	enum kx_transport transport;
+	int ping_interval_s;          /* keepalive; 0 = 5 s (as client-go) */
+};
+
+struct kx_exec_result {
+	int exit_code;                /* the remote command's exit code (0..255), or -1 */
+	int signal;                   /* a local signal ended the session (SIGINT…), else 0 */
+	enum kx_transport used;       /* the transport that carried the session */
+	char protocol[40];            /* the negotiated subprotocol, e.g. "v5.channel.k8s.io" */
+};
+
+/* Run the command and pump data until the remote side reports its exit status.
+ * Returns KX_OK when the remote command ran to completion, whatever its code
+ * (see res->exit_code). A connection lost before the exit status arrived is an
+ * error (KX_ERR_CLOSED), never a success. Failures before the upgrade (pod or
+ * container not found, Forbidden) return KX_ERR_API with kx_client_status(c). */
+KX_API kx_err kx_exec(struct kx_client *c, const struct kx_exec_opts *opts,
+		      struct kx_exec_result *res, struct kx_errbuf *eb);
+
+#endif

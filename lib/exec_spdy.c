@@ -1,0 +1,401 @@
+/* exec over SPDY/3.1: an HTTP/1.1 Upgrade on a raw TLS connection, then one
+ * SPDY stream per role (error, stdin, stdout, stderr or resize), as client-go
+ * opens them. The SPDY session itself is spdy.c (sans-IO). */
+#include "exec_internal.h"
+#include "spdy.h"
+#include "tlsconn.h"
+#include "wschannel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HANDSHAKE_MAX (64 * 1024)
+#define PING_MS 5000
+#define WRITE_CHUNK (64 * 1024)
+
+enum role { R_ERROR, R_STDIN, R_STDOUT, R_STDERR, R_RESIZE, R_COUNT };
+static const char *const role_names[R_COUNT] = {"error", "stdin", "stdout", "stderr", "resize"};
+
+struct spdy_state {
+	struct kx_tlsconn *conn;
+	struct kx_exec_session *s;
+	struct kx_spdy *spdy;
+	struct kx_buf hs;             /* the HTTP response until the upgrade completes */
+	int upgraded;
+	int http_code;
+	size_t body_expected;         /* of a refused upgrade */
+	int headers_done;
+	uint32_t id[R_COUNT];         /* 0 = not opened */
+	int ended[R_COUNT];           /* FIN or reset seen */
+	int replies;
+	int opened;
+	struct kx_buf status;
+	int stdin_fin_sent;
+	struct kx_timer ping;
+};
+
+static void flush(struct spdy_state *p)
+{
+	if (p->conn && p->spdy && kx_spdy_pending(p->spdy))
+		kx__tlsconn_want_write(p->conn);
+}
+
+static enum role role_of(struct spdy_state *p, uint32_t id)
+{
+	for (int r = 0; r < R_COUNT; r++)
+		if (p->id[r] == id)
+			return (enum role)r;
+	return R_COUNT;
+}
+
+static void maybe_done(struct spdy_state *p)
+{
+	struct kx_exec_session *s = p->s;
+	if (!p->ended[R_ERROR])
+		return;
+	if ((p->id[R_STDOUT] && !p->ended[R_STDOUT]) || (p->id[R_STDERR] && !p->ended[R_STDERR]))
+		return;
+	if (!s->got_status) {
+		/* v1-v3 say nothing on success; v4 always sends a Status. */
+		if (p->status.len)
+			kx__exec_status(s, p->status.data, p->status.len);
+		else
+			kx__exec_status(s, "{\"status\":\"Success\"}", 20);
+	}
+	kx__loop_stop(s->loop);
+}
+
+static void on_reply(void *ud, uint32_t stream, const struct kx_spdy_headers *h)
+{
+	struct spdy_state *p = ud;
+	(void)stream;
+	(void)h;
+	if (++p->replies == p->opened) {
+		/* Every stream is accepted: stdin may flow, the terminal size goes first. */
+		if (p->s->opts->tty)
+			p->s->resize_pending = 1;
+		if (kx__exec_start_stdin(p->s))
+			kx__exec_finish(p->s, KX_ERR_IO);
+		p->s->ops->kick(p->s);
+	}
+}
+
+static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
+{
+	struct spdy_state *p = ud;
+	struct kx_exec_session *s = p->s;
+	kx_err err = KX_OK;
+	switch (role_of(p, stream)) {
+	case R_STDOUT:
+		err = kx__exec_output(s, s->opts->out_fd, data, len);
+		break;
+	case R_STDERR:
+		err = kx__exec_output(s, s->opts->err_fd, data, len);
+		break;
+	case R_ERROR:
+		if ((err = kx_buf_append(&p->status, data, len)))
+			kx__fail(s->eb, KX_ERR_PROTOCOL, "exec: the status is larger than %d bytes",
+				 KX_EXEC_STATUS_MAX);
+		break;
+	default:
+		break;
+	}
+	if (err)
+		kx__exec_finish(s, err);
+}
+
+static void stream_ended(struct spdy_state *p, uint32_t stream)
+{
+	enum role r = role_of(p, stream);
+	if (r < R_COUNT)
+		p->ended[r] = 1;
+	maybe_done(p);
+}
+
+static void on_fin(void *ud, uint32_t stream)
+{
+	stream_ended(ud, stream);
+}
+
+static void on_reset(void *ud, uint32_t stream, uint32_t status, int by_peer)
+{
+	(void)status;
+	(void)by_peer;
+	stream_ended(ud, stream);
+}
+
+static void on_goaway(void *ud, uint32_t last_good, uint32_t status)
+{
+	(void)ud;
+	(void)last_good;
+	(void)status;
+}
+
+static const struct kx_spdy_callbacks callbacks = {
+	.on_reply = on_reply,
+	.on_data = on_data,
+	.on_fin = on_fin,
+	.on_reset = on_reset,
+	.on_goaway = on_goaway,
+};
+
+static void ping_fire(void *ud)
+{
+	struct spdy_state *p = ud;
+	if (p->spdy && !kx_spdy_ping(p->spdy, NULL, NULL))
+		flush(p);
+	kx__timer_arm(p->s->loop, &p->ping, PING_MS);
+}
+
+static kx_err open_streams(struct spdy_state *p)
+{
+	const struct kx_exec_opts *o = p->s->opts;
+	int want[R_COUNT] = {1, o->use_stdin, 1, !o->tty, o->tty};
+	kx_err err = kx_spdy_new(&callbacks, p, &p->spdy, p->s->eb);
+	for (int r = 0; !err && r < R_COUNT; r++) {
+		if (!want[r])
+			continue;
+		struct kx_spdy_pair h[] = {{"streamtype", role_names[r]}};
+		err = kx_spdy_open_stream(p->spdy, h, 1, 0, &p->id[r], p->s->eb);
+		p->opened++;
+	}
+	flush(p);
+	kx__timer_arm(p->s->loop, &p->ping, PING_MS);
+	return err;
+}
+
+/* The upgrade request: POST, like kubectl. */
+static kx_err send_request(struct spdy_state *p)
+{
+	struct kx_exec_session *s = p->s;
+	struct kx_buf path, req = KX_BUF_INIT(1 << 20);
+	kx_err err = kx__exec_path(s, &path);
+	char auth[8192];
+	int have_auth = kx__auth_header(&s->ci, auth, sizeof auth);
+	if (!err)
+		err = kx_buf_printf(&req,
+				    "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: kx/%s\r\n"
+				    "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+				    "X-Stream-Protocol-Version: v5.channel.k8s.io\r\n"
+				    "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
+				    "X-Stream-Protocol-Version: v3.channel.k8s.io\r\n"
+				    "X-Stream-Protocol-Version: v2.channel.k8s.io\r\n"
+				    "X-Stream-Protocol-Version: channel.k8s.io\r\n"
+				    "Content-Length: 0\r\n%s%s%s\r\n",
+				    path.data, s->ci.host_header, kx_version(),
+				    have_auth ? "Authorization: " : "", have_auth ? auth : "",
+				    have_auth ? "\r\n" : "");
+	kx__memzero(auth, sizeof auth);
+	kx_buf_free(&path);
+	if (!err) {
+		/* A few KiB on a fresh connection: it goes out at once, or not at all. */
+		long n = kx__tlsconn_write(p->conn, req.data, req.len);
+		if (n != (long)req.len)
+			err = kx__fail(s->eb, KX_ERR_CLOSED, "exec over SPDY: sending the upgrade request failed");
+	}
+	kx_buf_free_secret(&req);
+	return err;
+}
+
+/* Case-insensitive header lookup in a raw HTTP response head. */
+static const char *find_header(const char *head, const char *name, size_t *len)
+{
+	size_t nl = strlen(name);
+	for (const char *line = strstr(head, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n")) {
+		const char *l = line + 2;
+		if (!strncasecmp(l, name, nl) && l[nl] == ':') {
+			const char *v = l + nl + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			*len = strcspn(v, "\r\n");
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/* Bytes before the upgrade: the HTTP response head, then either SPDY frames
+ * (after a 101) or the Status body of a refused upgrade. */
+static int handle_handshake(struct spdy_state *p, const char *in, size_t len)
+{
+	struct kx_exec_session *s = p->s;
+	if (kx_buf_append(&p->hs, in, len)) {
+		kx__fail(s->eb, KX_ERR_PROTOCOL, "exec over SPDY: the server's response is too large");
+		kx__exec_finish(s, KX_ERR_PROTOCOL);
+		return -1;
+	}
+	if (!p->headers_done) {
+		char *end = strstr(p->hs.data, "\r\n\r\n");
+		if (!end)
+			return 0;
+		p->headers_done = 1;
+		*end = '\0';
+		size_t head_len = (size_t)(end - p->hs.data) + 4;
+		if (sscanf(p->hs.data, "HTTP/1.%*d %d", &p->http_code) != 1) {
+			kx__fail(s->eb, KX_ERR_PROTOCOL, "exec over SPDY: malformed response from %s",
+				 s->ci.host_header);
+			kx__exec_finish(s, KX_ERR_PROTOCOL);
+			return -1;
+		}
+		size_t vl = 0;
+		if (p->http_code == 101) {
+			const char *v = find_header(p->hs.data, "X-Stream-Protocol-Version", &vl);
+			snprintf(s->res->protocol, sizeof s->res->protocol, "%.*s", (int)vl, v ? v : "");
+			p->upgraded = 1;
+			if (open_streams(p)) {
+				kx__exec_finish(s, KX_ERR_PROTOCOL);
+				return -1;
+			}
+			size_t rest = p->hs.len - head_len;
+			if (rest && kx_spdy_feed(p->spdy, p->hs.data + head_len, rest, s->eb)) {
+				kx__exec_finish(s, KX_ERR_PROTOCOL);
+				return -1;
+			}
+			kx_buf_free(&p->hs);
+			flush(p);
+			return 0;
+		}
+		const char *cl = find_header(p->hs.data, "Content-Length", &vl);
+		p->body_expected = cl ? strtoul(cl, NULL, 10) : 0;
+		kx_buf_consume(&p->hs, head_len);
+	}
+	if (p->hs.len >= p->body_expected) {
+		/* A refused upgrade: its body is a Status (pod not found, Forbidden …). */
+		struct kx_status st;
+		kx_status_decode(p->hs.data, p->hs.len, p->http_code, &st);
+		kx__client_set_status(s->client, &st);
+		kx__fail(s->eb, KX_ERR_API, "%s", st.message);
+		kx__exec_finish(s, KX_ERR_API);
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_connected(void *ud)
+{
+	struct spdy_state *p = ud;
+	if (send_request(p))
+		kx__exec_finish(p->s, KX_ERR_CLOSED);
+}
+
+static void conn_data(void *ud, const void *data, size_t len)
+{
+	struct spdy_state *p = ud;
+	struct kx_exec_session *s = p->s;
+	if (s->done)
+		return;
+	if (!p->upgraded) {
+		handle_handshake(p, data, len);
+		return;
+	}
+	if (kx_spdy_feed(p->spdy, data, len, s->eb)) {
+		kx__exec_finish(s, KX_ERR_PROTOCOL);
+		return;
+	}
+	flush(p);
+}
+
+static void conn_writable(void *ud)
+{
+	struct spdy_state *p = ud;
+	size_t n;
+	const void *q = p->spdy ? kx_spdy_peek(p->spdy, &n) : NULL;
+	if (!q || !n)
+		return;
+	long w = kx__tlsconn_write(p->conn, q, n);
+	if (w > 0)
+		kx_spdy_consumed(p->spdy, (size_t)w);
+	flush(p);
+	p->s->ops->kick(p->s); /* room in the queue: more stdin may go */
+}
+
+static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
+{
+	struct spdy_state *p = ud;
+	struct kx_exec_session *s = p->s;
+	if (s->done || s->got_status) {
+		kx__loop_stop(s->loop);
+		return;
+	}
+	if (err && err != KX_ERR_CLOSED && ceb->msg[0]) {
+		kx__fail(s->eb, err, "%s", ceb->msg);
+		kx__exec_finish(s, err);
+		return;
+	}
+	kx__fail(s->eb, KX_ERR_CLOSED, "lost connection to the pod before the command's exit status arrived");
+	kx__exec_finish(s, KX_ERR_CLOSED);
+}
+
+static const struct kx_tlsconn_callbacks conn_callbacks = {
+	.on_connected = conn_connected,
+	.on_data = conn_data,
+	.on_writable = conn_writable,
+	.on_closed = conn_closed,
+};
+
+/* Move what is pending locally (resize, stdin, its EOF) into the SPDY queue. */
+static void spdy_kick(struct kx_exec_session *s)
+{
+	struct spdy_state *p = s->transport;
+	if (!p || !p->spdy || p->replies < p->opened)
+		return;
+	if (s->resize_pending && p->id[R_RESIZE]) {
+		unsigned cols, rows;
+		s->resize_pending = 0;
+		if (!kx__exec_tty_size(s, &cols, &rows)) {
+			char js[64];
+			int n = kx__resize_json(js, sizeof js - 1, cols, rows);
+			js[n++] = '\n'; /* client-go writes the JSON with a newline */
+			kx_spdy_write(p->spdy, p->id[R_RESIZE], js, (size_t)n, NULL);
+		}
+	}
+	if (p->id[R_STDIN]) {
+		while (s->stdin_buf.len && kx_spdy_pending(p->spdy) < KX_SPDY_DEFAULT_QUEUE_CAP / 2) {
+			size_t n = KX_MIN(s->stdin_buf.len, kx_spdy_write_room(p->spdy));
+			n = KX_MIN(n, (size_t)KX_SPDY_MAX_DATA_FRAME);
+			if (!n || kx_spdy_write(p->spdy, p->id[R_STDIN], s->stdin_buf.data, n, NULL))
+				break;
+			kx_buf_consume(&s->stdin_buf, n);
+		}
+		kx__exec_stdin_flow(s);
+		if (s->stdin_eof && !s->stdin_buf.len && !p->stdin_fin_sent) {
+			p->stdin_fin_sent = 1;
+			kx_spdy_close_stream(p->spdy, p->id[R_STDIN], NULL);
+		}
+	}
+	flush(p);
+}
+
+static kx_err spdy_start(struct kx_exec_session *s)
+{
+	struct spdy_state *p = calloc(1, sizeof *p);
+	if (!p)
+		return kx__fail(s->eb, KX_ERR_NOMEM, "out of memory");
+	p->s = s;
+	p->hs = (struct kx_buf)KX_BUF_INIT(HANDSHAKE_MAX);
+	p->status = (struct kx_buf)KX_BUF_INIT(KX_EXEC_STATUS_MAX);
+	p->ping = (struct kx_timer){.fn = ping_fire, .ud = p};
+	s->transport = p;
+	return kx__tlsconn_open(s->loop, &s->ci, &conn_callbacks, p, &p->conn, s->eb);
+}
+
+static void spdy_cleanup(struct kx_exec_session *s)
+{
+	struct spdy_state *p = s->transport;
+	if (!p)
+		return;
+	kx__tlsconn_free(p->conn);
+	kx_spdy_free(p->spdy);
+	kx_buf_free(&p->hs);
+	kx_buf_free(&p->status);
+	free(p);
+	s->transport = NULL;
+}
+
+const struct kx_exec_transport_ops kx__exec_spdy_ops = {
+	.name = "spdy",
+	.start = spdy_start,
+	.kick = spdy_kick,
+	.cleanup = spdy_cleanup,
+};

@@ -1,0 +1,64 @@
+/* The one event loop of a streaming command (libwebsockets' own poll loop):
+ * WebSocket and raw TLS connections to the API server, adopted local file
+ * descriptors (stdin, a signalfd, sockets), and timers. Every handle is a
+ * struct kx_io whose function gets the lws callbacks meant for it. */
+#ifndef KX_LOOP_H
+#define KX_LOOP_H
+
+#include <kx/common.h>
+#include <kx/config.h>
+#include <libwebsockets.h>
+
+#include "internal.h"
+
+struct kx_loop;
+struct kx_io;
+
+/* Called for every lws callback on the io's connection. Return 0 to go on,
+ * -1 to close that connection (lws semantics). */
+typedef int (*kx_io_fn)(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
+			void *in, size_t len);
+
+struct kx_io {
+	kx_io_fn fn;
+	struct kx_loop *loop;
+	struct lws *wsi;    /* set while the connection exists */
+	void *owner;        /* the object that embeds this io */
+};
+
+/* A loop whose TLS client settings (CA, client certificate and key, all from
+ * memory; insecure-skip-tls-verify) come from ci. */
+kx_err kx__loop_new(const struct kx__conn_info *ci, struct kx_loop **out, struct kx_errbuf *eb);
+void kx__loop_free(struct kx_loop *l);
+struct lws_context *kx__loop_context(struct kx_loop *l);
+
+/* Open a WebSocket to ci's server at path (already prefixed), offering the
+ * comma-separated subprotocols. The Authorization header comes from ci's creds. */
+kx_err kx__loop_ws_connect(struct kx_loop *l, const struct kx__conn_info *ci, const char *path,
+			   const char *protocols, struct kx_io *io, struct kx_errbuf *eb);
+/* Open a raw (TLS unless plain http) byte connection to ci's server. */
+kx_err kx__loop_raw_connect(struct kx_loop *l, const struct kx__conn_info *ci, struct kx_io *io,
+			    struct kx_errbuf *eb);
+/* Watch a local file descriptor for reading (LWS_CALLBACK_RAW_RX_FILE). The
+ * loop owns the fd afterwards and closes it with the handle. */
+kx_err kx__loop_adopt_fd(struct kx_loop *l, int fd, struct kx_io *io, struct kx_errbuf *eb);
+
+/* Run until kx__loop_stop. */
+void kx__loop_run(struct kx_loop *l);
+void kx__loop_stop(struct kx_loop *l);
+int kx__loop_stopped(const struct kx_loop *l);
+
+/* A one-shot timer: fn(ud) after ms milliseconds. Re-arming replaces it. */
+struct kx_timer {
+	lws_sorted_usec_list_t sul; /* first: the loop recovers the timer from it */
+	void (*fn)(void *ud);
+	void *ud;
+};
+void kx__timer_arm(struct kx_loop *l, struct kx_timer *t, long ms);
+void kx__timer_cancel(struct kx_timer *t);
+
+/* The Authorization header value for ci's creds ("Bearer …" or "Basic …") into
+ * out; returns 0 when there is none. Zero out after use. */
+int kx__auth_header(const struct kx__conn_info *ci, char *out, size_t n);
+
+#endif
