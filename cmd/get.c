@@ -69,6 +69,8 @@ struct get {
 	size_t nreqs;
 	int table;  /* human-readable output */
 	int tuples; /* arguments in TYPE/NAME form */
+	const char *const *names; /* the NAME arguments of "TYPE[,TYPE…] NAME…" */
+	size_t nnames;
 	int with_kind;
 	int wrote; /* anything on stdout yet */
 };
@@ -96,19 +98,22 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-/* Go's url.QueryEscape. */
-static void query_escape(struct kx_buf *b, const char *s)
+/* Append "?key=value" or "&key=value", the value escaped as Go's
+ * url.QueryEscape does. */
+static kx_err add_query(struct kx_buf *b, const char *key, const char *value)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	kx_err err = kx_buf_printf(b, "%c%s=", strchr(b->data ? b->data : "", '?') ? '&' : '?', key);
+	for (const unsigned char *p = (const unsigned char *)value; !err && *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		    strchr("-_.~", *p))
-			kx_buf_append(b, p, 1);
+			err = kx_buf_append(b, p, 1);
 		else if (*p == ' ')
-			kx_buf_append(b, "+", 1);
+			err = kx_buf_append(b, "+", 1);
 		else
-			kx_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+			err = kx_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
 	}
+	return err;
 }
 
 /* Go's encoding/json writes map keys sorted, and kubectl prints objects as maps. */
@@ -224,6 +229,12 @@ static void object_age(const cJSON *obj, char *out, size_t n)
 
 /* ------------------------------------------------------------ arguments */
 
+static int same_type(const struct type *a, const struct type *b)
+{
+	return !strcmp(a->t.group, b->t.group) && !strcmp(a->t.version, b->t.version) &&
+	       !strcmp(a->t.resource, b->t.resource);
+}
+
 /* kubectl's ResourceTypeOrNameArgs: "TYPE[,TYPE…] [NAME…]" or "TYPE/NAME…". */
 static int parse_args(const struct kx_invocation *inv, struct get *g)
 {
@@ -278,15 +289,83 @@ static int parse_args(const struct kx_invocation *inv, struct get *g)
 	}
 	if (!g->ntypes)
 		return kx_usage_error(inv->path, "Required resource not specified.");
-	size_t names = inv->argc > 1 ? (size_t)inv->argc - 1 : 0;
-	g->reqs = calloc(g->ntypes * (names ? names : 1), sizeof *g->reqs);
+	g->names = (const char *const *)inv->argv + 1;
+	g->nnames = (size_t)inv->argc - 1;
+	if (g->ntypes > 1 && g->nnames) {
+		/* kubectl turns "pods,svc a b" into pods/a pods/b svc/a svc/b. */
+		g->tuples = 1;
+		g->reqs = calloc(g->ntypes * g->nnames, sizeof *g->reqs);
+		if (!g->reqs)
+			return kx_report(KX_ERR_NOMEM, NULL);
+		for (size_t t = 0; t < g->ntypes; t++)
+			for (size_t i = 0; i < g->nnames; i++)
+				g->reqs[g->nreqs++] = (struct request){.type = t, .name = g->names[i]};
+	}
+	return 0;
+}
+
+/* Resolve the types; outside TYPE/NAME arguments a category ("all") stands
+ * for its types. A list of types fetches each type once ("pods,po" is one type
+ * to kubectl). Returns 0 or an exit code after reporting. */
+static int resolve_types(struct get *g)
+{
+	struct type *all = NULL;
+	size_t n = 0;
+	int rc = 0;
+	for (size_t t = 0; t < g->ntypes && !rc; t++) {
+		struct kx_errbuf eb = {0};
+		struct kx_resource_type *types = NULL;
+		size_t count = 0;
+		kx_err err;
+		if (g->tuples) {
+			/* TYPE/NAME names a resource, never a category (as in kubectl). */
+			count = 1;
+			types = calloc(1, sizeof *types);
+			err = types ? kx_resource_resolve(g->c, g->types[t].arg, types, &eb)
+				    : KX_ERR_NOMEM;
+		} else {
+			err = kx_resource_expand(g->c, g->types[t].arg, &types, &count, &eb);
+		}
+		if (err) {
+			rc = kx_report_call(g->c, err, &eb);
+			free(types);
+			break;
+		}
+		struct type *grown = realloc(all, (n + count) * sizeof *all);
+		if (!grown)
+			rc = kx_report(KX_ERR_NOMEM, NULL);
+		for (size_t i = 0; grown && i < count; i++)
+			grown[n++] = (struct type){.arg = g->types[t].arg, .t = types[i]};
+		free(types);
+		all = grown ? grown : all;
+	}
+	if (rc || g->tuples) {
+		/* TYPE/NAME: one type per argument, in place. */
+		for (size_t i = 0; !rc && i < n; i++)
+			g->types[i] = all[i];
+		free(all);
+		return rc;
+	}
+	free(g->types);
+	g->types = all;
+	g->ntypes = n;
+	if (n > 1 && g->nnames) {
+		kx_error("you must specify only one resource");
+		return KX_EXIT_FAIL;
+	}
+	size_t names = g->nnames ? g->nnames : 1;
+	g->reqs = calloc(n * names + 1, sizeof *g->reqs);
 	if (!g->reqs)
 		return kx_report(KX_ERR_NOMEM, NULL);
-	for (size_t t = 0; t < g->ntypes; t++) {
-		if (!names)
-			g->reqs[g->nreqs++] = (struct request){.type = t};
+	for (size_t t = 0; t < n; t++) {
+		size_t first = 0;
+		while (!same_type(&g->types[first], &g->types[t]))
+			first++;
+		if (first != t)
+			continue;
 		for (size_t i = 0; i < names; i++)
-			g->reqs[g->nreqs++] = (struct request){.type = t, .name = inv->argv[i + 1]};
+			g->reqs[g->nreqs++] = (struct request){.type = t,
+							       .name = g->nnames ? g->names[i] : NULL};
 	}
 	return 0;
 }
@@ -343,26 +422,18 @@ static int fetch(struct get *g, struct request *r)
 		goto done;
 	}
 	for (;;) {
+		char limit[32];
+		snprintf(limit, sizeof limit, "%ld", o.chunk_size);
 		kx_buf_clear(&url);
-		kx_buf_appends(&url, path.data);
-		if (!r->name) {
-			const char *sep = "?";
-			if (o.selector) {
-				kx_buf_printf(&url, "%slabelSelector=", sep);
-				query_escape(&url, o.selector);
-				sep = "&";
-			}
-			if (o.chunk_size > 0) {
-				kx_buf_printf(&url, "%slimit=%ld", sep, o.chunk_size);
-				sep = "&";
-			}
-			if (cont) {
-				kx_buf_printf(&url, "%scontinue=", sep);
-				query_escape(&url, cont);
-			}
-		}
-		if (!url.data) {
-			rc = kx_report(KX_ERR_NOMEM, NULL);
+		err = kx_buf_appends(&url, path.data);
+		if (!err && !r->name && o.selector)
+			err = add_query(&url, "labelSelector", o.selector);
+		if (!err && !r->name && o.chunk_size > 0)
+			err = add_query(&url, "limit", limit);
+		if (!err && cont)
+			err = add_query(&url, "continue", cont);
+		if (err) {
+			rc = kx_report(err, NULL);
 			goto done;
 		}
 		struct kx_request req = {.method = "GET", .path = url.data, .accept = accept};
@@ -725,12 +796,6 @@ done:
 	free(keep);
 }
 
-static int same_type(const struct type *a, const struct type *b)
-{
-	return !strcmp(a->t.group, b->t.group) && !strcmp(a->t.version, b->t.version) &&
-	       !strcmp(a->t.resource, b->t.resource);
-}
-
 static int print_tables(struct get *g)
 {
 	int rc = KX_EXIT_OK, any_error = 0, all_namespaced = g->ns != NULL;
@@ -832,7 +897,7 @@ static int get_run(const struct kx_invocation *inv)
 	int rc = parse_args(inv, &g);
 	if (rc)
 		goto done;
-	int named = 0;
+	int named = g.nnames > 0;
 	for (size_t i = 0; i < g.nreqs; i++)
 		named |= g.reqs[i].name != NULL;
 	if (named && o.selector) {
@@ -851,26 +916,8 @@ static int get_run(const struct kx_invocation *inv)
 		goto done;
 	}
 	g.ns = o.all_namespaces ? NULL : kx_client_namespace(g.c);
-	for (size_t t = 0; t < g.ntypes; t++) {
-		struct kx_errbuf eb = {0};
-		kx_err err = kx_resource_resolve(g.c, g.types[t].arg, &g.types[t].t, &eb);
-		if (err) {
-			rc = kx_report_call(g.c, err, &eb);
-			goto done;
-		}
-	}
-	if (!g.tuples) {
-		/* "pods,po" names one type twice: kubectl fetches it once. */
-		size_t kept = 0;
-		for (size_t i = 0; i < g.nreqs; i++) {
-			size_t first = 0;
-			while (!same_type(&g.types[first], &g.types[g.reqs[i].type]))
-				first++;
-			if (first == g.reqs[i].type)
-				g.reqs[kept++] = g.reqs[i];
-		}
-		g.nreqs = kept;
-	}
+	if ((rc = resolve_types(&g)))
+		goto done;
 	for (size_t i = 0; i < g.nreqs; i++)
 		if ((rc = fetch(&g, &g.reqs[i])))
 			goto done;

@@ -70,7 +70,6 @@ int kx_report_call(struct kx_client *c, kx_err err, const struct kx_errbuf *eb)
 	case KX_ERR_CONNECT:
 	case KX_ERR_TLS:
 	case KX_ERR_TIMEOUT:
-	case KX_ERR_CLOSED:
 		fprintf(stderr, "Unable to connect to the server: %s\n", detail);
 		return KX_EXIT_FAIL;
 	default:

@@ -264,8 +264,14 @@ static kx_err transfer_error(struct kx_client *c, CURLcode rc, struct kx_errbuf 
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_ENGINE_INITFAILED:
-	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_INVALIDCERTSTATUS: {
+		long vr = 0;
+		curl_easy_getinfo(c->curl, CURLINFO_SSL_VERIFYRESULT, &vr);
+		if (vr)
+			return kx__fail(eb, KX_ERR_TLS, "tls: failed to verify certificate: %s",
+					kx__x509_words(vr));
 		return kx__fail(eb, KX_ERR_TLS, "tls: %s", detail);
+	}
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:

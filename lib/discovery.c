@@ -36,6 +36,9 @@ static void resource_clear(struct kx__api_resource *r)
 	for (size_t i = 0; i < r->n_short; i++)
 		free(r->short_names[i]);
 	free(r->short_names);
+	for (size_t i = 0; i < r->n_categories; i++)
+		free(r->categories[i]);
+	free(r->categories);
 	memset(r, 0, sizeof *r);
 }
 
@@ -56,11 +59,34 @@ static const char *str_item(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
 }
 
+/* Copy a JSON array's non-empty strings; anything else gives an empty list. */
+static int copy_strings(const cJSON *arr, char ***out, size_t *n)
+{
+	int size = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
+	*out = NULL;
+	*n = 0;
+	if (size <= 0)
+		return 0;
+	if (!(*out = calloc((size_t)size, sizeof **out)))
+		return -1;
+	const cJSON *s;
+	cJSON_ArrayForEach(s, arr) {
+		if (*n >= (size_t)size)
+			break;
+		if (!cJSON_IsString(s) || !*s->valuestring)
+			continue;
+		if (!((*out)[*n] = strdup(s->valuestring)))
+			return -1;
+		++*n;
+	}
+	return 0;
+}
+
 /* Append one resource (strings copied). Entries without a plural, version or
  * kind, and subresources ("pods/log"), are skipped. */
 static kx_err add_resource(struct kx__discovery *d, const char *group, const char *version,
 			   const char *resource, const char *singular, const char *kind,
-			   const cJSON *short_names, int namespaced)
+			   const cJSON *short_names, const cJSON *categories, int namespaced)
 {
 	if (!version || !*version || !resource || !*resource || strchr(resource, '/') || !kind ||
 	    !*kind)
@@ -81,23 +107,10 @@ static kx_err add_resource(struct kx__discovery *d, const char *group, const cha
 	r->resource = strdup(resource);
 	r->singular = strdup(singular ? singular : "");
 	r->kind = strdup(kind);
-	int n = cJSON_IsArray(short_names) ? cJSON_GetArraySize(short_names) : 0;
-	if (n > 0)
-		r->short_names = calloc((size_t)n, sizeof *r->short_names);
-	int ok = r->group && r->version && r->resource && r->singular && r->kind &&
-		 (n <= 0 || r->short_names);
-	const cJSON *sn;
-	cJSON_ArrayForEach(sn, short_names) {
-		if (!ok || n <= 0 || r->n_short >= (size_t)n)
-			break;
-		if (!cJSON_IsString(sn) || !*sn->valuestring)
-			continue;
-		if (!(r->short_names[r->n_short] = strdup(sn->valuestring)))
-			ok = 0;
-		else
-			r->n_short++;
-	}
-	if (!ok) {
+	/* (a failed copy_strings leaves what it copied counted, for resource_clear) */
+	if (!r->group || !r->version || !r->resource || !r->singular || !r->kind ||
+	    copy_strings(short_names, &r->short_names, &r->n_short) ||
+	    copy_strings(categories, &r->categories, &r->n_categories)) {
 		resource_clear(r);
 		return KX_ERR_NOMEM;
 	}
@@ -126,6 +139,7 @@ kx_err kx__discovery_add_aggregated(struct kx__discovery *d, const cJSON *list,
 					str_item(res, "singularResource"),
 					str_item(cJSON_GetObjectItemCaseSensitive(res, "responseKind"), "kind"),
 					cJSON_GetObjectItemCaseSensitive(res, "shortNames"),
+					cJSON_GetObjectItemCaseSensitive(res, "categories"),
 					scope && !strcmp(scope, "Namespaced"));
 				if (err)
 					return kx__fail(eb, err, "out of memory");
@@ -157,6 +171,7 @@ kx_err kx__discovery_add_resource_list(struct kx__discovery *d, const cJSON *lis
 		kx_err err = add_resource(d, group, version, str_item(res, "name"),
 					  str_item(res, "singularName"), str_item(res, "kind"),
 					  cJSON_GetObjectItemCaseSensitive(res, "shortNames"),
+					  cJSON_GetObjectItemCaseSensitive(res, "categories"),
 					  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "namespaced")));
 		if (err)
 			return kx__fail(eb, err, "out of memory");
@@ -178,7 +193,8 @@ cJSON *kx__discovery_to_json(const struct kx__discovery *d)
 			goto fail;
 		cJSON_AddItemToArray(arr, o);
 		cJSON *sn = cJSON_AddArrayToObject(o, "shortNames");
-		if (!sn || !cJSON_AddStringToObject(o, "group", r->group) ||
+		cJSON *cat = cJSON_AddArrayToObject(o, "categories");
+		if (!sn || !cat || !cJSON_AddStringToObject(o, "group", r->group) ||
 		    !cJSON_AddStringToObject(o, "version", r->version) ||
 		    !cJSON_AddStringToObject(o, "resource", r->resource) ||
 		    !cJSON_AddStringToObject(o, "singular", r->singular) ||
@@ -190,6 +206,12 @@ cJSON *kx__discovery_to_json(const struct kx__discovery *d)
 			if (!s)
 				goto fail;
 			cJSON_AddItemToArray(sn, s);
+		}
+		for (size_t j = 0; j < r->n_categories; j++) {
+			cJSON *s = cJSON_CreateString(r->categories[j]);
+			if (!s)
+				goto fail;
+			cJSON_AddItemToArray(cat, s);
 		}
 	}
 	return doc;
@@ -212,6 +234,7 @@ kx_err kx__discovery_from_json(const cJSON *doc, struct kx__discovery *d, struct
 					  str_item(o, "resource"), str_item(o, "singular"),
 					  str_item(o, "kind"),
 					  cJSON_GetObjectItemCaseSensitive(o, "shortNames"),
+					  cJSON_GetObjectItemCaseSensitive(o, "categories"),
 					  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "namespaced")));
 		if (err) {
 			kx__discovery_free(d);
@@ -409,6 +432,14 @@ const struct kx__api_resource *kx__discovery_find(const struct kx__discovery *d,
 		if ((r = find_in(d, arg, len, group, NULL, 0, order[i])))
 			return r;
 	return NULL;
+}
+
+int kx__discovery_in_category(const struct kx__api_resource *r, const char *category)
+{
+	for (size_t i = 0; i < r->n_categories; i++)
+		if (!strcmp(r->categories[i], category))
+			return 1;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- fetching */

@@ -19,6 +19,8 @@ struct kx__api_resource {
 	char *kind;
 	char **short_names; /* n_short entries */
 	size_t n_short;
+	char **categories; /* n_categories entries: "all", "api-extensions" … */
+	size_t n_categories;
 	int namespaced;
 };
 
@@ -46,8 +48,8 @@ kx_err kx__discovery_from_json(const cJSON *doc, struct kx__discovery *d, struct
 
 /* The cache directory for a server: <base>/discovery/<host_port>, where base is
  * $XDG_CACHE_HOME/kx or $HOME/.cache/kx and host_port is kx_client_host() with
- * every character other than [A-Za-z0-9_.] replaced by '_' (as kubectl names
- * its own: "127.0.0.1_6443"). NULL when neither variable is set. Caller frees. */
+ * every character other than [A-Za-z0-9_.] replaced by '_' (kubectl's naming:
+ * "127.0.0.1_6443"). NULL when neither variable is set. Caller frees. */
 char *kx__discovery_cache_dir(const char *host);
 /* Read <dir>/api-resources.json if it is younger than ttl seconds at `now`.
  * Returns 0 on a hit (d filled), -1 on a miss (missing, stale, unreadable or
@@ -63,6 +65,9 @@ int kx__discovery_cache_write(const char *dir, const struct kx__discovery *d);
  * qualified match, then short names, then plural or singular, then kind; the
  * first in priority order wins. NULL when nothing matches. */
 const struct kx__api_resource *kx__discovery_find(const struct kx__discovery *d, const char *arg);
+
+/* Whether r is in the category (exact, as kubectl compares). */
+int kx__discovery_in_category(const struct kx__api_resource *r, const char *category);
 
 /* Discovery for the client's server: from the cache when fresh and refresh is
  * 0, else from the server (then the cache is rewritten). *from_cache tells

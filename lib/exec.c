@@ -284,21 +284,25 @@ kx_err kx_exec(struct kx_client *c, const struct kx_exec_opts *opts, struct kx_e
 	kx_err err = kx__client_conn_info(c, &s.ci, eb);
 	if (err)
 		return err;
+	/* kx+: exec prefers SPDY. Over WebSocket the API server's stream translator
+	 * reports a kubelet lost mid-command as Status Success (seen on 1.34 with the
+	 * kubelet killed; kubectl then exits 0 on either transport), while over SPDY
+	 * kx sees the connection drop before any Status and reports it. WebSocket is
+	 * the fallback when the SPDY upgrade is refused (e.g. by a proxy). */
 	enum kx_transport t = opts->transport;
-	if (t != KX_TRANSPORT_SPDY) {
-		res->used = KX_TRANSPORT_WEBSOCKET;
-		err = run_transport(&s, &kx__exec_ws_ops);
-		/* kubectl's rule: when the WebSocket upgrade itself fails, try SPDY. */
+	err = KX_ERR_UNSUPPORTED;
+	if (t != KX_TRANSPORT_WEBSOCKET) {
+		res->used = KX_TRANSPORT_SPDY;
+		err = run_transport(&s, &kx__exec_spdy_ops);
 		if (err && s.upgrade_failed && t == KX_TRANSPORT_AUTO) {
 			memset(eb, 0, sizeof *eb);
-			err = KX_ERR_UNSUPPORTED;
-			t = KX_TRANSPORT_SPDY;
+			t = KX_TRANSPORT_WEBSOCKET;
 		}
 	}
-	if (t == KX_TRANSPORT_SPDY) {
-		res->used = KX_TRANSPORT_SPDY;
+	if (t == KX_TRANSPORT_WEBSOCKET) {
+		res->used = KX_TRANSPORT_WEBSOCKET;
 		if ((err = kx__client_conn_info(c, &s.ci, eb)) == KX_OK)
-			err = run_transport(&s, &kx__exec_spdy_ops);
+			err = run_transport(&s, &kx__exec_ws_ops);
 	}
 	kx_buf_free(&s.stdin_buf);
 	kx__memzero(&s.ci.creds, sizeof s.ci.creds);

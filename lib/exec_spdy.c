@@ -6,6 +6,8 @@
 #include "tlsconn.h"
 #include "wschannel.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ struct spdy_state {
 	struct kx_spdy *spdy;
 	struct kx_buf hs;             /* the HTTP response until the upgrade completes */
 	int upgraded;
+	int legacy;                   /* v1-v3 channel protocol: no Status on success */
 	int http_code;
 	size_t body_expected;         /* of a refused upgrade */
 	int headers_done;
@@ -57,11 +60,18 @@ static void maybe_done(struct spdy_state *p)
 	if ((p->id[R_STDOUT] && !p->ended[R_STDOUT]) || (p->id[R_STDERR] && !p->ended[R_STDERR]))
 		return;
 	if (!s->got_status) {
-		/* v1-v3 say nothing on success; v4 always sends a Status. */
-		if (p->status.len)
+		if (p->status.len) {
 			kx__exec_status(s, p->status.data, p->status.len);
-		else
+		} else if (p->legacy) {
+			/* v1-v3 say nothing on success. */
 			kx__exec_status(s, "{\"status\":\"Success\"}", 20);
+		} else {
+			/* v4 and v5 always send a Status: its absence means the other end
+			 * (kubelet, proxy) went away. client-go calls this a success. */
+			kx__fail(s->eb, KX_ERR_CLOSED,
+				 "lost connection to the pod before the command's exit status arrived");
+			kx__exec_finish(s, KX_ERR_CLOSED);
+		}
 	}
 	kx__loop_stop(s->loop);
 }
@@ -215,6 +225,16 @@ static const char *find_header(const char *head, const char *name, size_t *len)
 	return NULL;
 }
 
+/* Is body a metav1.Status document? */
+static int is_k8s_status(const char *body, size_t len)
+{
+	cJSON *doc = cJSON_ParseWithLength(body, len);
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "kind"));
+	int yes = kind && !strcmp(kind, "Status");
+	cJSON_Delete(doc);
+	return yes;
+}
+
 /* Bytes before the upgrade: the HTTP response head, then either SPDY frames
  * (after a 101) or the Status body of a refused upgrade. */
 static int handle_handshake(struct spdy_state *p, const char *in, size_t len)
@@ -241,7 +261,8 @@ static int handle_handshake(struct spdy_state *p, const char *in, size_t len)
 		size_t vl = 0;
 		if (p->http_code == 101) {
 			const char *v = find_header(p->hs.data, "X-Stream-Protocol-Version", &vl);
-			snprintf(s->res->protocol, sizeof s->res->protocol, "%.*s", (int)vl, v ? v : "");
+			snprintf(s->res->protocol, sizeof s->res->protocol, "%.*s", (int)KX_MIN(vl, 39), v ? v : "");
+			p->legacy = strncmp(s->res->protocol, "v4.", 3) && strncmp(s->res->protocol, "v5.", 3);
 			p->upgraded = 1;
 			if (open_streams(p)) {
 				kx__exec_finish(s, KX_ERR_PROTOCOL);
@@ -261,9 +282,13 @@ static int handle_handshake(struct spdy_state *p, const char *in, size_t len)
 		kx_buf_consume(&p->hs, head_len);
 	}
 	if (p->hs.len >= p->body_expected) {
-		/* A refused upgrade: its body is a Status (pod not found, Forbidden …). */
+		/* A refused upgrade: its body is a Status (pod not found, Forbidden and the
+		 * like), which is final. Anything else (a proxy's page, no body, a server
+		 * that will not speak SPDY) lets the caller try WebSocket instead. */
 		struct kx_status st;
 		kx_status_decode(p->hs.data, p->hs.len, p->http_code, &st);
+		if (!is_k8s_status(p->hs.data, p->hs.len) || strstr(st.message, "pgrade"))
+			s->upgrade_failed = 1;
 		kx__client_set_status(s->client, &st);
 		kx__fail(s->eb, KX_ERR_API, "%s", st.message);
 		kx__exec_finish(s, KX_ERR_API);

@@ -14,8 +14,7 @@ struct ws_state {
 	struct kx_io io;
 	int established;
 	int v5;
-	int cur_channel;              /* channel of the message being received */
-	struct kx_buf status;         /* channel 3, collected until the message ends */
+	struct kx_chan_decoder dec;
 	int stdin_closed_sent;
 	int refused_code;             /* HTTP status of a refused upgrade */
 	unsigned char msg[LWS_PRE + 1 + WS_CHUNK];
@@ -71,45 +70,31 @@ static int ws_writeable(struct kx_exec_session *s, struct ws_state *w, struct lw
 	return 0;
 }
 
+static int sink_output(void *ud, int channel, const void *data, size_t len)
+{
+	struct kx_exec_session *s = ud;
+	kx_err err = kx__exec_output(s, channel == KX_CH_STDOUT ? s->opts->out_fd : s->opts->err_fd,
+				     data, len);
+	if (err)
+		kx__exec_finish(s, err);
+	return err != KX_OK;
+}
+
+static int sink_status(void *ud, const char *json, size_t len)
+{
+	kx__exec_status(ud, json, len);
+	return 0;
+}
+
 static int ws_receive(struct kx_exec_session *s, struct ws_state *w, struct lws *wsi,
 		      const unsigned char *in, size_t len)
 {
-	if (lws_is_first_fragment(wsi)) {
-		if (!len)
-			return 0;
-		w->cur_channel = in[0];
-		in++;
-		len--;
-		kx_buf_clear(&w->status);
-	}
-	kx_err err = KX_OK;
-	switch (w->cur_channel) {
-	case KX_CH_STDOUT:
-		if (len)
-			err = kx__exec_output(s, s->opts->out_fd, in, len);
-		break;
-	case KX_CH_STDERR:
-		if (len)
-			err = kx__exec_output(s, s->opts->err_fd, in, len);
-		break;
-	case KX_CH_ERROR:
-		if (len && (err = kx_buf_append(&w->status, in, len))) {
-			kx__fail(s->eb, KX_ERR_PROTOCOL, "exec: the status message is larger than %d bytes",
-				 KX_EXEC_STATUS_MAX);
-			kx__exec_finish(s, KX_ERR_PROTOCOL);
-			return -1;
-		}
-		if (lws_is_final_fragment(wsi) && w->status.len)
-			kx__exec_status(s, w->status.data, w->status.len);
-		break;
-	default:
-		break; /* resize echoes and unknown channels carry nothing for us */
-	}
-	if (err) {
+	const struct kx_chan_sink sink = {.on_output = sink_output, .on_status = sink_status, .ud = s};
+	kx_err err = kx__chan_feed(&w->dec, &sink, lws_is_first_fragment(wsi),
+				   lws_is_final_fragment(wsi), in, len, s->eb);
+	if (err == KX_ERR_PROTOCOL)
 		kx__exec_finish(s, err);
-		return -1;
-	}
-	return 0;
+	return err ? -1 : 0;
 }
 
 static int ws_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason, void *in,
@@ -131,7 +116,7 @@ static int ws_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons re
 	case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH: {
 		char proto[64] = "";
 		lws_hdr_copy(wsi, proto, sizeof proto, WSI_TOKEN_PROTOCOL);
-		snprintf(s->res->protocol, sizeof s->res->protocol, "%s", proto);
+		snprintf(s->res->protocol, sizeof s->res->protocol, "%.39s", proto);
 		w->v5 = !strcmp(proto, "v5.channel.k8s.io");
 		if (!w->v5 && strcmp(proto, "v4.channel.k8s.io")) {
 			/* The server picked nothing we offered: SPDY may still work. */
@@ -164,7 +149,6 @@ static int ws_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons re
 		if (!w->established && code && code != 101) {
 			/* The server refused the upgrade: its Status is in a body lws does
 			 * not keep, so ask for it once more as a plain request. */
-			s->upgrade_failed = 1;
 			w->refused_code = code;
 			kx__exec_finish(s, KX_ERR_API);
 			return 0;
@@ -198,7 +182,7 @@ static kx_err ws_start(struct kx_exec_session *s)
 	struct ws_state *w = calloc(1, sizeof *w);
 	if (!w)
 		return kx__fail(s->eb, KX_ERR_NOMEM, "out of memory");
-	w->status = (struct kx_buf)KX_BUF_INIT(KX_EXEC_STATUS_MAX);
+	kx__chan_init(&w->dec);
 	w->io = (struct kx_io){.fn = ws_cb, .owner = s};
 	s->transport = w;
 	struct kx_buf path;
@@ -243,10 +227,9 @@ static void ws_cleanup(struct kx_exec_session *s)
 	struct ws_state *w = s->transport;
 	if (!w)
 		return;
-	/* In auto mode SPDY comes next and reads the same refusal's body itself. */
-	if (w->refused_code && s->opts->transport == KX_TRANSPORT_WEBSOCKET)
+	if (w->refused_code)
 		refused_status(s, w->refused_code);
-	kx_buf_free(&w->status);
+	kx__chan_free(&w->dec);
 	free(w);
 	s->transport = NULL;
 }

@@ -27,6 +27,9 @@ struct kx_buf;
 /* Append "?key=value" or "&key=value" with value URL-encoded. */
 kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *value);
 
+/* tlserr.c: an OpenSSL verify result in Go's crypto/x509 words. */
+const char *kx__x509_words(long verify_result);
+
 #define KX_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* ---- restconfig.c: deep copies of struct kx_rest_config ---- */

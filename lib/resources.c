@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -92,41 +93,102 @@ static kx_err fill(struct kx_resource_type *out, const char *group, const char *
 	return KX_OK;
 }
 
-kx_err kx_resource_resolve(struct kx_client *c, const char *name, struct kx_resource_type *out,
-			   struct kx_errbuf *eb)
+/* The types a name stands for in d: with categories allowed, a category's
+ * types ("all"; kubectl expands categories first), one version per resource
+ * (the preferred, listed first); else the one matching resource. *n = 0 when
+ * nothing matches. */
+static kx_err match(const struct kx__discovery *d, const char *name, int categories,
+		    struct kx_resource_type *types, size_t *n, struct kx_errbuf *eb)
 {
-	memset(out, 0, sizeof *out);
+	*n = 0;
+	for (size_t i = 0; categories && i < d->n; i++) {
+		const struct kx__api_resource *r = &d->items[i];
+		if (!kx__discovery_in_category(r, name))
+			continue;
+		size_t j = 0;
+		while (j < *n && !(!strcmp(types[j].group, r->group) &&
+				   !strcmp(types[j].resource, r->resource)))
+			j++;
+		if (j < *n)
+			continue;
+		kx_err err = fill(&types[*n], r->group, r->version, r->resource, r->kind,
+				  r->namespaced, eb);
+		if (err)
+			return err;
+		++*n;
+	}
+	if (*n)
+		return KX_OK;
+	const struct kx__api_resource *r = kx__discovery_find(d, name);
+	if (!r)
+		return KX_OK;
+	*n = 1;
+	return fill(&types[0], r->group, r->version, r->resource, r->kind, r->namespaced, eb);
+}
+
+/* The built-in table, else discovery: from the cache, and once more from the
+ * server when the cached copy has no match (it may predate a new CRD). */
+static kx_err lookup(struct kx_client *c, const char *name, int categories,
+		     struct kx_resource_type **out, size_t *n, struct kx_errbuf *eb)
+{
+	*out = NULL;
+	*n = 0;
 	if (!name || !*name)
 		return kx__fail(eb, KX_ERR_INVALID, "a resource type must not be empty");
 	const struct resource *b = lookup_builtin(name);
-	if (b)
-		return fill(out, b->group, b->version, b->plural, b->kind, b->namespaced, eb);
-	if (!c)
-		goto not_found;
-	/* A cached discovery may predate a new CRD: on a miss, ask the server once. */
+	if (b) {
+		if (!(*out = calloc(1, sizeof **out)))
+			return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+		*n = 1;
+		return fill(*out, b->group, b->version, b->plural, b->kind, b->namespaced, eb);
+	}
 	struct kx__discovery d = {0};
-	for (int refresh = 0; refresh < 2; refresh++) {
+	kx_err err = KX_OK;
+	for (int refresh = 0; c && refresh < 2 && !*n && !err; refresh++) {
 		int from_cache = 0;
-		kx_err err = kx__discovery_load(c, refresh, &d, &from_cache, eb);
-		if (err) {
-			kx__discovery_free(&d);
-			return err;
+		if ((err = kx__discovery_load(c, refresh, &d, &from_cache, eb)))
+			break;
+		free(*out);
+		if (!(*out = calloc(d.n ? d.n : 1, sizeof **out))) {
+			err = kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+			break;
 		}
-		const struct kx__api_resource *r = kx__discovery_find(&d, name);
-		if (r) {
-			err = fill(out, r->group, r->version, r->resource, r->kind, r->namespaced, eb);
-			kx__discovery_free(&d);
-			return err;
-		}
+		err = match(&d, name, categories, *out, n, eb);
 		if (!from_cache)
 			break;
 	}
 	kx__discovery_free(&d);
-not_found:;
-	/* kubectl names the part before the first dot: "pods.nope" → "pods". */
-	size_t len = strcspn(name, ".");
-	return kx__fail(eb, KX_ERR_NOT_FOUND, "the server doesn't have a resource type \"%.*s\"",
-			(int)KX_MIN(len, 256), name);
+	if (!err && !*n) {
+		/* kubectl names the part before the first dot: "pods.nope" → "pods". */
+		size_t len = strcspn(name, ".");
+		err = kx__fail(eb, KX_ERR_NOT_FOUND, "the server doesn't have a resource type \"%.*s\"",
+			       (int)KX_MIN(len, 256), name);
+	}
+	if (err) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+kx_err kx_resource_resolve(struct kx_client *c, const char *name, struct kx_resource_type *out,
+			   struct kx_errbuf *eb)
+{
+	struct kx_resource_type *types;
+	size_t n;
+	memset(out, 0, sizeof *out);
+	kx_err err = lookup(c, name, 0, &types, &n, eb);
+	if (!err)
+		*out = types[0];
+	free(types);
+	return err;
+}
+
+kx_err kx_resource_expand(struct kx_client *c, const char *name, struct kx_resource_type **out,
+			  size_t *n, struct kx_errbuf *eb)
+{
+	return lookup(c, name, 1, out, n, eb);
 }
 
 /* A path segment, percent-encoded like Go's url.PathEscape. */

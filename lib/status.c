@@ -35,6 +35,26 @@ static const char *reason_for_code(int code)
 	return "";
 }
 
+/* client-go's messages for error answers whose body is not a Status. */
+static const char *generic_message(int code)
+{
+	switch (code) {
+	case 401: return "Unauthorized";
+	case 404: return "the server could not find the requested resource";
+	case 405: return "the server does not allow this method on the requested resource";
+	case 406: return "the server could not generate a response in the requested format";
+	case 409: return "the server reported a conflict";
+	case 410: return "the requested resource is no longer available";
+	case 413: return "the server has rejected the request because the request entity is too large";
+	case 415: return "the server could not handle the content type of the request";
+	case 422: return "the server rejected our request due to an error in our request";
+	case 429: return "the server has received too many requests and has asked us to try again later";
+	case 503: return "the server is currently unable to handle the request";
+	case 504: return "the server was unable to return a response in the time allotted, but may still be processing the request";
+	}
+	return NULL;
+}
+
 void kx_status_decode(const char *body, size_t len, int http_code, struct kx_status *st)
 {
 	memset(st, 0, sizeof *st);
@@ -68,13 +88,21 @@ void kx_status_decode(const char *body, size_t len, int http_code, struct kx_sta
 					st->exit_code = (int)v;
 			}
 		}
-	} else if (body && len) {
-		/* Not a Status: keep the first line of the body as the message. */
+	} else {
+		/* Not a Status: client-go's words for the code, with the body's first
+		 * line where client-go shows it. */
 		size_t n = 0;
-		while (n < len && body[n] != '\n' && body[n] != '\r' && n < sizeof st->message - 1)
+		while (body && n < len && body[n] != '\n' && body[n] != '\r' && n < 512)
 			n++;
-		memcpy(st->message, body, n);
-		st->message[n] = '\0';
+		const char *fixed = generic_message(st->code);
+		if (fixed)
+			snprintf(st->message, sizeof st->message, "%s", fixed);
+		else if (n && st->code >= 500)
+			snprintf(st->message, sizeof st->message,
+				 "an error on the server (\"%.*s\") has prevented the request from succeeding",
+				 (int)n, body);
+		else if (n)
+			snprintf(st->message, sizeof st->message, "%.*s", (int)n, body);
 	}
 	if (!st->reason[0])
 		snprintf(st->reason, sizeof st->reason, "%s", reason_for_code(st->code));

@@ -48,13 +48,14 @@ static kx_err ssl_fail(struct kx_tlsconn *t, const char *what)
 	unsigned long e = ERR_get_error();
 	if (t->ssl && SSL_get_verify_result(t->ssl) != X509_V_OK)
 		snprintf(buf, sizeof buf, "failed to verify certificate: %s",
-			 X509_verify_cert_error_string(SSL_get_verify_result(t->ssl)));
+			 kx__x509_words(SSL_get_verify_result(t->ssl)));
 	else if (e)
 		ERR_error_string_n(e, buf, sizeof buf);
 	else
 		snprintf(buf, sizeof buf, "%s", errno ? strerror(errno) : "connection closed");
 	ERR_clear_error();
-	return kx__fail(&t->eb, KX_ERR_TLS, "tls: %s %s: %s", what, t->host, buf);
+	(void)what;
+	return kx__fail(&t->eb, KX_ERR_TLS, "tls: %s", buf);
 }
 
 static void update_events(struct kx_tlsconn *t, int want_write)

@@ -115,6 +115,13 @@ struct kx_resource_type {
 KX_API kx_err kx_resource_resolve(struct kx_client *c, const char *name,
 				  struct kx_resource_type *out, struct kx_errbuf *eb);
 
+/* Like kx_resource_resolve, but a discovery category ("all", as in kubectl's
+ * `get all`) stands for its types, in the server's order, one version each
+ * (the preferred); categories come before resource names, as in kubectl. *out
+ * is an array of *n >= 1 types on success (free() it). */
+KX_API kx_err kx_resource_expand(struct kx_client *c, const char *name,
+				 struct kx_resource_type **out, size_t *n, struct kx_errbuf *eb);
+
 /* The REST path of a resolved type, like kx_resource_path (ns is ignored for
  * cluster-scoped types; name is percent-encoded). Writes into out (kx_buf_free). */
 KX_API kx_err kx_resource_type_path(const struct kx_resource_type *t, const char *ns,

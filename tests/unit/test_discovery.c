@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <kx/client.h>
+#include <kx/config.h>
 #include "discovery.h"
 #include "internal.h"
 
@@ -128,6 +129,31 @@ static void names_match_like_kubectl(void **state)
 	kx__discovery_free(&d);
 }
 
+/* kubectl's `get all`: the resources in category "all", in discovery order. */
+static void categories_are_kept(void **state)
+{
+	struct kx__discovery d = {0};
+	load_aggregated(&d);
+	char got[1024] = "";
+	for (size_t i = 0; i < d.n; i++)
+		if (kx__discovery_in_category(&d.items[i], "all")) {
+			strcat(got, d.items[i].resource);
+			strcat(got, ".");
+			strcat(got, d.items[i].version);
+			strcat(got, " ");
+		}
+	assert_string_equal(got, "pods.v1 replicationcontrollers.v1 services.v1 daemonsets.v1 "
+				 "deployments.v1 replicasets.v1 statefulsets.v1 "
+				 "horizontalpodautoscalers.v2 horizontalpodautoscalers.v1 "
+				 "cronjobs.v1 jobs.v1 ");
+	const struct kx__api_resource *crd = kx__discovery_find(&d, "crd");
+	assert_non_null(crd);
+	assert_true(kx__discovery_in_category(crd, "api-extensions"));
+	assert_false(kx__discovery_in_category(crd, "all"));
+	assert_false(kx__discovery_in_category(crd, "api"));
+	kx__discovery_free(&d);
+}
+
 static void legacy_documents_parse(void **state)
 {
 	struct kx__discovery d = {0};
@@ -179,6 +205,9 @@ static void cache_document_round_trip(void **state)
 		assert_int_equal(back.items[i].n_short, d.items[i].n_short);
 		for (size_t j = 0; j < d.items[i].n_short; j++)
 			assert_string_equal(back.items[i].short_names[j], d.items[i].short_names[j]);
+		assert_int_equal(back.items[i].n_categories, d.items[i].n_categories);
+		for (size_t j = 0; j < d.items[i].n_categories; j++)
+			assert_string_equal(back.items[i].categories[j], d.items[i].categories[j]);
 	}
 	kx__discovery_free(&d);
 	kx__discovery_free(&back);
@@ -397,11 +426,68 @@ static void paths_are_built_and_escaped(void **state)
 	kx_buf_free(&p);
 }
 
+/* Resolution through a client whose cache is prepared: no server is needed
+ * until a name is missing from the cache. */
+static void resolve_and_expand_through_the_cache(void **state)
+{
+	struct kx__discovery d = {0};
+	load_aggregated(&d);
+	char xdg[512], cdir[600];
+	snprintf(xdg, sizeof xdg, "%s/xdg", dir);
+	snprintf(cdir, sizeof cdir, "%s/kx/discovery/127.0.0.1_1", xdg);
+	assert_int_equal(kx__discovery_cache_write(cdir, &d), 0);
+	kx__discovery_free(&d);
+	char *saved = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
+	setenv("XDG_CACHE_HOME", xdg, 1);
+
+	struct kx_rest_config rc = {.server = "https://127.0.0.1:1", .namespace_ = "default"};
+	struct kx_client *c;
+	struct kx_errbuf eb = {0};
+	assert_int_equal(kx_client_new(&rc, &c, &eb), KX_OK);
+	struct kx_resource_type t, *types;
+	size_t n;
+	assert_int_equal(kx_resource_resolve(c, "leases", &t, &eb), KX_OK);
+	assert_string_equal(t.group, "coordination.k8s.io");
+	assert_string_equal(t.kind, "Lease");
+	assert_int_equal(t.namespaced, 1);
+	/* "all": kubectl's get-all types, each once, the preferred version */
+	assert_int_equal(kx_resource_expand(c, "all", &types, &n, &eb), KX_OK);
+	char got[1024] = "";
+	for (size_t i = 0; i < n; i++) {
+		strcat(got, types[i].resource);
+		strcat(got, ".");
+		strcat(got, types[i].version);
+		strcat(got, " ");
+	}
+	free(types);
+	assert_string_equal(got, "pods.v1 replicationcontrollers.v1 services.v1 daemonsets.v1 "
+				 "deployments.v1 replicasets.v1 statefulsets.v1 "
+				 "horizontalpodautoscalers.v2 cronjobs.v1 jobs.v1 ");
+	/* a resource name expands to itself; a built-in needs no discovery */
+	assert_int_equal(kx_resource_expand(c, "pc", &types, &n, &eb), KX_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(types[0].resource, "priorityclasses");
+	free(types);
+	/* resolve never takes a category */
+	memset(&eb, 0, sizeof eb);
+	assert_int_not_equal(kx_resource_resolve(c, "all", &t, &eb), KX_OK);
+	/* a name the cache lacks is asked of the server (here: nothing listens) */
+	memset(&eb, 0, sizeof eb);
+	assert_int_equal(kx_resource_resolve(c, "widgets", &t, &eb), KX_ERR_REFUSED);
+	kx_client_free(c);
+	if (saved)
+		setenv("XDG_CACHE_HOME", saved, 1);
+	else
+		unsetenv("XDG_CACHE_HOME");
+	free(saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(aggregated_documents_parse),
 		cmocka_unit_test(names_match_like_kubectl),
+		cmocka_unit_test(categories_are_kept),
 		cmocka_unit_test(legacy_documents_parse),
 		cmocka_unit_test(cache_document_round_trip),
 		cmocka_unit_test(cache_directory_names),
@@ -410,6 +496,7 @@ int main(void)
 		cmocka_unit_test(concurrent_writers_never_show_a_partial_file),
 		cmocka_unit_test(builtin_types_need_no_server),
 		cmocka_unit_test(paths_are_built_and_escaped),
+		cmocka_unit_test(resolve_and_expand_through_the_cache),
 	};
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

@@ -33,7 +33,7 @@ static void exit_code_cause(void **state)
 	/* exec's status channel omits kind: a "status" field makes it a Status. */
 	assert_int_equal(st.exit_code, 42);
 	const char *other = "{\"kind\":\"Pod\",\"status\":\"x\",\"message\":\"m\"}";
-	kx_status_decode(other, strlen(other), 500, &st);
+	kx_status_decode(other, strlen(other), 400, &st);
 	assert_string_equal(st.message, other); /* not a Status: the body's first line */
 	const char *b2 = "{\"kind\":\"Status\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"m\","
 			 "\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\","
@@ -59,8 +59,14 @@ static void non_status_body_first_line(void **state)
 	kx_status_decode(b, strlen(b), 503, &st);
 	assert_int_equal(st.code, 503);
 	assert_string_equal(st.reason, "ServiceUnavailable");
-	assert_string_equal(st.message, "upstream connect error");
+	assert_string_equal(st.message, "the server is currently unable to handle the request");
 	assert_string_equal(st.status, "Failure");
+	kx_status_decode(b, strlen(b), 500, &st);
+	assert_string_equal(st.message, "an error on the server (\"upstream connect error\") has prevented the request from succeeding");
+	kx_status_decode("404 page not found\n", 19, 404, &st);
+	assert_string_equal(st.message, "the server could not find the requested resource");
+	kx_status_decode("teapot", 6, 418, &st);
+	assert_string_equal(st.message, "teapot");
 }
 
 static void empty_body(void **state)
@@ -68,7 +74,9 @@ static void empty_body(void **state)
 	struct kx_status st;
 	kx_status_decode(NULL, 0, 401, &st);
 	assert_string_equal(st.reason, "Unauthorized");
-	assert_non_null(strstr(st.message, "401"));
+	assert_string_equal(st.message, "Unauthorized");
+	kx_status_decode(NULL, 0, 418, &st);
+	assert_non_null(strstr(st.message, "418"));
 }
 
 static void huge_message_truncated(void **state)

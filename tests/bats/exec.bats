@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# kx exec against the real cluster, on both transports (WebSocket v5 channels and
+# SPDY/3.1), compared with kubectl where kubectl can do the same.
+
+setup() {
+	load helpers
+	need_cluster
+}
+
+transports="websocket spdy"
+
+@test "exit code, stdout and stderr kept apart, on both transports (kubectl: same)" {
+	for t in $transports; do
+		KX_TRANSPORT=$t kx exec web-0 -- sh -c 'echo out; echo err >&2; exit 42' \
+			>"$BATS_TEST_TMPDIR/out.$t" 2>"$BATS_TEST_TMPDIR/err.$t" && rc=0 || rc=$?
+		[ "$rc" -eq 42 ] || fail "$t: exit $rc, want 42"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/out.$t")" "out"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/err.$t")" "$(printf 'err\ncommand terminated with exit code 42')"
+	done
+	kubectl exec web-0 -- sh -c 'echo out; echo err >&2; exit 42' >"$BATS_TEST_TMPDIR/kout" 2>"$BATS_TEST_TMPDIR/kerr" && rc=0 || rc=$?
+	assert_equal "$rc" 42
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/kout")" "$(cat "$BATS_TEST_TMPDIR/out.websocket")"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/kerr")" "$(cat "$BATS_TEST_TMPDIR/err.websocket")"
+}
+
+@test "success is exit 0 with no extra output" {
+	for t in $transports; do
+		KX_TRANSPORT=$t run kx exec web-0 -- true
+		assert_success
+		assert_output ""
+	done
+}
+
+@test "a command killed by a signal reports 128+signal" {
+	for t in $transports; do
+		KX_TRANSPORT=$t run kx exec solo -- sh -c 'kill -9 $$'
+		assert_failure 137
+		assert_output --partial "command terminated with exit code 137"
+	done
+}
+
+@test "arguments are passed one by one, never split or joined" {
+	for t in $transports; do
+		KX_TRANSPORT=$t run kx exec web-0 -- printf '[%s]' 'a b' '' 'c&d=e?' "é"
+		assert_success
+		assert_output "[a b][][c&d=e?][é]"
+	done
+}
+
+@test "deploy/NAME and svc/NAME exec in a running pod of the workload (kubectl: same)" {
+	for t in $transports; do
+		KX_TRANSPORT=$t run kx exec deploy/web -- echo from-deploy
+		assert_success
+		assert_output "from-deploy"
+		KX_TRANSPORT=$t run kx exec svc/web -- echo from-svc
+		assert_success
+		assert_output "from-svc"
+	done
+}
+
+@test "printf hi | kx exec -i POD -- cat ends by itself (stdin EOF reaches the command)" {
+	for t in $transports; do
+		run bash -c "printf hi | KX_TRANSPORT=$t timeout 20 '$KX_BIN' exec -i web-0 -- cat"
+		assert_success
+		assert_output "hi"
+	done
+}
+
+@test "binary round trip: 8 MiB of random bytes through exec -i cat compare equal" {
+	head -c 8388608 /dev/urandom >"$BATS_TEST_TMPDIR/in.bin"
+	want=$(sha256sum <"$BATS_TEST_TMPDIR/in.bin")
+	for t in $transports; do
+		KX_TRANSPORT=$t KX_TIMEOUT=60 kx exec -i web-0 -- cat <"$BATS_TEST_TMPDIR/in.bin" >"$BATS_TEST_TMPDIR/out.$t"
+		assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/out.$t")" "$want"
+	done
+}
+
+@test "stdin closed or /dev/null: exec -i still ends" {
+	for t in $transports; do
+		KX_TRANSPORT=$t run kx exec -i web-0 -- cat </dev/null
+		assert_success
+		run bash -c "KX_TRANSPORT=$t timeout 20 '$KX_BIN' exec -i web-0 -- echo ok <&-"
+		assert_success
+		assert_output "ok"
+	done
+}
+
+@test "default container: the annotation; the first container with kubectl's notice otherwise" {
+	run kx exec web-0 -- sh -c 'echo $KX_CONTAINER_NAME_UNUSED; echo ok'
+	assert_success
+	refute_output --partial "Defaulted container"
+	# solo has a single container: no notice either; a two-container pod without
+	# the annotation is created here.
+	kubectl apply -f - >/dev/null <<-YAML
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: twins, labels: {app: twins}}
+	spec:
+	  nodeName: $KX_TEST_NODE
+	  containers: [{name: first, image: busybox}, {name: second, image: busybox}]
+	YAML
+	kubectl wait --for=condition=Ready pod/twins --timeout=20s >/dev/null
+	run kx exec twins -- echo ok
+	kubectl delete pod twins --wait=false >/dev/null
+	assert_success
+	assert_line --index 0 'Defaulted container "first" out of: first, second'
+	assert_line --index 1 "ok"
+}
+
+@test "-q hides the defaulted-container notice" {
+	kubectl apply -f - >/dev/null <<-YAML
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: twins-q}
+	spec:
+	  nodeName: $KX_TEST_NODE
+	  containers: [{name: first, image: busybox}, {name: second, image: busybox}]
+	YAML
+	kubectl wait --for=condition=Ready pod/twins-q --timeout=20s >/dev/null
+	run kx exec -q twins-q -- echo ok
+	kubectl delete pod twins-q --wait=false >/dev/null
+	assert_success
+	assert_output "ok"
+}
+
+@test "wrong container, missing pod, unknown type: kubectl-like errors, exit 1" {
+	run kx exec web-0 -c nope -- true
+	assert_failure 1
+	assert_output "error: container nope is not valid for pod web-0"
+	run kx exec nope -- true
+	assert_failure 1
+	assert_output 'Error from server (NotFound): pods "nope" not found'
+	run kubectl exec nope -- true
+	assert_output 'Error from server (NotFound): pods "nope" not found'
+	run kx exec foo/web -- true
+	assert_failure 1
+	assert_output 'error: the server doesn'"'"'t have a resource type "foo"'
+}
+
+@test "a pod that is not running: the server's reason, on every transport (kubectl: same)" {
+	kubectl apply -f - >/dev/null <<-YAML
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: unscheduled}
+	spec:
+	  containers: [{name: main, image: busybox}]
+	YAML
+	for t in websocket spdy auto; do
+		KX_TRANSPORT=$t run kx exec unscheduled -- true
+		assert_failure 1
+		assert_output "Error from server (BadRequest): pod unscheduled does not have a host assigned"
+	done
+	run kubectl exec unscheduled -- true
+	kubectl delete pod unscheduled --wait=false >/dev/null
+	assert_output "Error from server (BadRequest): pod unscheduled does not have a host assigned"
+}
+
+@test "usage errors: missing --, no command, no pod" {
+	run kx exec web-0 ls
+	assert_failure 1
+	assert_line --index 0 "error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead"
+	run kx exec web-0
+	assert_failure 1
+	assert_line --index 0 "error: you must specify at least one command for the container"
+	run kx exec
+	assert_failure 1
+	assert_line --index 0 "error: pod, type/name or --filename must be specified"
+	run kx exec web-0 --
+	assert_failure 1
+	assert_line --index 0 "error: you must specify at least one command for the container"
+}
+
+@test "KX_TRANSPORT with an unknown value is refused" {
+	KX_TRANSPORT=carrier-pigeon run kx exec web-0 -- true
+	assert_failure 1
+	assert_output "error: KX_TRANSPORT=carrier-pigeon: expected websocket, spdy or auto"
+}
+
+@test "-t without a terminal: kubectl's warning, then the command runs without a TTY" {
+	run kx exec -it web-0 -- sh -c 'test -t 0 && echo tty || echo notty' </dev/null
+	assert_success
+	assert_line --index 0 "Unable to use a TTY - input is not a terminal or the right kind of file"
+	assert_line --index 1 "notty"
+}
+
+@test "a refused connection: kubectl's message, exit 1" {
+	run kx exec --server https://127.0.0.1:1 web-0 -- true
+	assert_failure 1
+	assert_output --partial "The connection to the server 127.0.0.1:1 was refused"
+}
