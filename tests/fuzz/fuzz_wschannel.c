@@ -11,10 +11,11 @@ static int on_output(void *ud, int ch, const void *data, size_t len)
 	(void)ud;
 	if (ch != 1 && ch != 2)
 		__builtin_trap();
-	volatile unsigned char sum = 0;
+	/* Touch every byte: ASan flags a callback handed memory it may not read. */
+	unsigned char sum = 0;
 	for (size_t i = 0; i < len; i++)
 		sum += ((const unsigned char *)data)[i];
-	return 0;
+	return sum == 0xFFu && len == (size_t)-1;
 }
 
 static int on_status(void *ud, const char *json, size_t len)
