@@ -134,7 +134,7 @@ static int stdin_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons
 	struct kx_exec_session *s = io->owner;
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE: {
-		char chunk[32768];
+		char chunk[65536];
 		size_t room = KX_EXEC_STDIN_HIGH > s->stdin_buf.len ? KX_EXEC_STDIN_HIGH - s->stdin_buf.len : 0;
 		if (!room) {
 			kx__exec_stdin_flow(s);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WS_CHUNK 32768
+#define WS_CHUNK (128 * 1024)
 
 struct ws_state {
 	struct kx_io io;
