@@ -179,6 +179,15 @@ static int ws_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons re
 
 static kx_err ws_start(struct kx_exec_session *s)
 {
+	struct kx__proxy proxy;
+	kx_err perr = kx__proxy_for(s->ci.rc->proxy_url, s->ci.tls, s->ci.host, &proxy, s->eb);
+	kx__memzero(&proxy.userinfo, sizeof proxy.userinfo);
+	if (perr)
+		return perr;
+	if (proxy.use)
+		return kx__fail(s->eb, KX_ERR_UNSUPPORTED,
+				"exec over WebSocket cannot go through proxy %s:%d (Debian's libwebsockets has no proxy support); SPDY, the default, can",
+				proxy.host, proxy.port);
 	struct ws_state *w = calloc(1, sizeof *w);
 	if (!w)
 		return kx__fail(s->eb, KX_ERR_NOMEM, "out of memory");

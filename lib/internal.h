@@ -27,6 +27,17 @@ struct kx_buf;
 /* Append "?key=value" or "&key=value" with value URL-encoded. */
 kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *value);
 
+/* proxy.c: the HTTP proxy for a connection (client-go's rules). */
+struct kx__proxy {
+	int use;
+	char host[300];
+	int port;
+	char userinfo[256]; /* "user:password" for Proxy-Authorization, or "" (a secret) */
+};
+kx_err kx__proxy_for(const char *proxy_url, int tls, const char *host, struct kx__proxy *out,
+		     struct kx_errbuf *eb);
+int kx__no_proxy(const char *host);
+
 /* tlserr.c: an OpenSSL verify result in Go's crypto/x509 words. */
 const char *kx__x509_words(long verify_result);
 

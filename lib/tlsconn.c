@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -18,7 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum state { T_CONNECTING, T_HANDSHAKE, T_OPEN, T_CLOSED };
+enum state { T_CONNECTING, T_PROXY, T_HANDSHAKE, T_OPEN, T_CLOSED };
 
 struct kx_tlsconn {
 	struct kx_io io;
@@ -31,6 +32,10 @@ struct kx_tlsconn {
 	char host[300];
 	int want_write;
 	struct kx_errbuf eb;
+	struct kx__proxy proxy;
+	char target[300];         /* "host:port" for CONNECT */
+	char proxy_resp[4096];
+	size_t proxy_len;
 };
 
 static void closed(struct kx_tlsconn *t, kx_err err)
@@ -83,16 +88,9 @@ static void step_handshake(struct kx_tlsconn *t)
 	closed(t, ssl_fail(t, "handshake with"));
 }
 
-static void connect_done(struct kx_tlsconn *t)
+/* TCP (and any proxy tunnel) is up: TLS next, or open for plain http. */
+static void transport_ready(struct kx_tlsconn *t)
 {
-	int soerr = 0;
-	socklen_t sl = sizeof soerr;
-	getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-	if (soerr) {
-		kx_err err = soerr == ECONNREFUSED ? KX_ERR_REFUSED : KX_ERR_CONNECT;
-		closed(t, kx__fail(&t->eb, err, "dial tcp %s: connect: %s", t->host, strerror(soerr)));
-		return;
-	}
 	if (!t->ssl) {
 		t->state = T_OPEN;
 		if (t->cb.on_connected)
@@ -101,6 +99,77 @@ static void connect_done(struct kx_tlsconn *t)
 	}
 	t->state = T_HANDSHAKE;
 	step_handshake(t);
+}
+
+static void connect_done(struct kx_tlsconn *t)
+{
+	int soerr = 0;
+	socklen_t sl = sizeof soerr;
+	getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	if (soerr) {
+		kx_err err = soerr == ECONNREFUSED ? KX_ERR_REFUSED : KX_ERR_CONNECT;
+		if (t->proxy.use)
+			closed(t, kx__fail(&t->eb, err, "proxyconnect tcp %s:%d: connect: %s", t->proxy.host,
+					   t->proxy.port, strerror(soerr)));
+		else
+			closed(t, kx__fail(&t->eb, err, "dial tcp %s: connect: %s", t->host, strerror(soerr)));
+		return;
+	}
+	if (!t->proxy.use) {
+		transport_ready(t);
+		return;
+	}
+	/* An HTTP proxy: ask it for a tunnel first. */
+	char req[1024], auth[400] = "";
+	if (t->proxy.userinfo[0]) {
+		char b64[360];
+		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)t->proxy.userinfo,
+				(int)KX_MIN(strlen(t->proxy.userinfo), (size_t)255));
+		snprintf(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n", b64);
+		kx__memzero(b64, sizeof b64);
+	}
+	int n = snprintf(req, sizeof req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", t->target,
+			 t->target, auth);
+	kx__memzero(auth, sizeof auth);
+	ssize_t w = send(t->fd, req, (size_t)n, MSG_NOSIGNAL);
+	kx__memzero(req, sizeof req);
+	if (w != n) {
+		closed(t, kx__fail(&t->eb, KX_ERR_CONNECT, "proxy %s:%d: sending CONNECT failed", t->proxy.host,
+				   t->proxy.port));
+		return;
+	}
+	t->state = T_PROXY;
+}
+
+/* The proxy's answer to CONNECT: read up to the end of its head, byte by byte
+ * so no tunnelled byte is taken. */
+static void proxy_read(struct kx_tlsconn *t)
+{
+	while (t->proxy_len < sizeof t->proxy_resp - 1) {
+		ssize_t r = recv(t->fd, t->proxy_resp + t->proxy_len, 1, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (r <= 0) {
+			closed(t, kx__fail(&t->eb, KX_ERR_CONNECT, "proxy %s:%d closed the connection",
+					   t->proxy.host, t->proxy.port));
+			return;
+		}
+		t->proxy_len++;
+		t->proxy_resp[t->proxy_len] = '\0';
+		if (t->proxy_len >= 4 && !strcmp(t->proxy_resp + t->proxy_len - 4, "\r\n\r\n")) {
+			int code = 0;
+			if (sscanf(t->proxy_resp, "HTTP/1.%*d %d", &code) != 1 || code != 200) {
+				closed(t, kx__fail(&t->eb, KX_ERR_CONNECT, "proxy %s:%d refused the tunnel: %.*s",
+						   t->proxy.host, t->proxy.port,
+						   (int)strcspn(t->proxy_resp, "\r\n"), t->proxy_resp));
+				return;
+			}
+			transport_ready(t);
+			return;
+		}
+	}
+	closed(t, kx__fail(&t->eb, KX_ERR_PROTOCOL, "proxy %s:%d: answer too long", t->proxy.host,
+			   t->proxy.port));
 }
 
 static void do_read(struct kx_tlsconn *t)
@@ -157,6 +226,8 @@ static int io_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons re
 	case LWS_CALLBACK_RAW_RX_FILE:
 		if (t->state == T_CONNECTING)
 			connect_done(t);
+		else if (t->state == T_PROXY)
+			proxy_read(t);
 		else if (t->state == T_HANDSHAKE)
 			step_handshake(t);
 		else if (t->state == T_OPEN)
@@ -265,13 +336,17 @@ kx_err kx__tlsconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
 	t->ud = ud;
 	t->fd = -1;
 	snprintf(t->host, sizeof t->host, "%s", ci->host_header);
-	char port[16];
-	snprintf(port, sizeof port, "%d", ci->port);
+	snprintf(t->target, sizeof t->target, "%s", ci->host_header);
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	int gai = getaddrinfo(ci->host, port, &hints, &res);
-	kx_err err;
+	kx_err err = kx__proxy_for(ci->rc->proxy_url, ci->tls, ci->host, &t->proxy, eb);
+	if (err)
+		goto fail;
+	const char *dial = t->proxy.use ? t->proxy.host : ci->host;
+	char port[16];
+	snprintf(port, sizeof port, "%d", t->proxy.use ? t->proxy.port : ci->port);
+	int gai = getaddrinfo(dial, port, &hints, &res);
 	if (gai) {
-		err = kx__fail(eb, KX_ERR_CONNECT, "dial tcp: lookup %s: %s", ci->host, gai_strerror(gai));
+		err = kx__fail(eb, KX_ERR_CONNECT, "dial tcp: lookup %s: %s", dial, gai_strerror(gai));
 		goto fail;
 	}
 	t->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -284,7 +359,7 @@ kx_err kx__tlsconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
 	setsockopt(t->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
 	if (connect(t->fd, res->ai_addr, res->ai_addrlen) && errno != EINPROGRESS) {
 		err = kx__fail(eb, errno == ECONNREFUSED ? KX_ERR_REFUSED : KX_ERR_CONNECT,
-			       "dial tcp %s: connect: %s", t->host, strerror(errno));
+			       "dial tcp %s: connect: %s", dial, strerror(errno));
 		goto fail;
 	}
 	if (ci->tls && (err = setup_tls(t, ci, eb)))
@@ -352,6 +427,7 @@ void kx__tlsconn_free(struct kx_tlsconn *t)
 		lws_set_timeout(t->io.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
 		t->fd = -1;
 	}
+	kx__memzero(&t->proxy, sizeof t->proxy);
 	if (t->ssl)
 		SSL_free(t->ssl);
 	if (t->ctx)
