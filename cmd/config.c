@@ -160,7 +160,8 @@ static int get_contexts_run(const struct kx_invocation *inv)
 	if (!cfg)
 		return KX_EXIT_FAIL;
 	const cJSON *contexts = cJSON_GetObjectItemCaseSensitive(kx_config_merged(cfg), "contexts");
-	const char *cur = kx_config_current_context(cfg);
+	/* The files' current-context, as kubectl marks it (--context does not move the star). */
+	const char *cur = field(kx_config_merged(cfg), NULL, "current-context");
 	struct kx_table t = {.ncols = 5};
 	const char *header[] = {"CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"};
 	int rc = KX_EXIT_OK;
@@ -200,7 +201,8 @@ static int current_context_run(const struct kx_invocation *inv)
 	struct kx_config *cfg = load_raw();
 	if (!cfg)
 		return KX_EXIT_FAIL;
-	const char *cur = kx_config_current_context(cfg);
+	/* The files' value, as kubectl prints it: --context does not change it. */
+	const char *cur = field(kx_config_merged(cfg), NULL, "current-context");
 	int rc = KX_EXIT_OK;
 	if (cur && *cur) {
 		printf("%s\n", cur);

@@ -19,8 +19,13 @@ transports="websocket spdy"
 	done
 	kubectl exec web-0 -- sh -c 'echo out; echo err >&2; exit 42' >"$BATS_TEST_TMPDIR/kout" 2>"$BATS_TEST_TMPDIR/kerr" && rc=0 || rc=$?
 	assert_equal "$rc" 42
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/kout")" "$(cat "$BATS_TEST_TMPDIR/out.websocket")"
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/kerr")" "$(cat "$BATS_TEST_TMPDIR/err.websocket")"
+	# kubectl sometimes logs (klog) "Unknown stream id 1, discarding message" and
+	# loses that stdout message (a race in its WebSocket client): compare its
+	# stdout only when it did not drop any.
+	if ! grep -q "discarding message" "$BATS_TEST_TMPDIR/kerr"; then
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/kout")" "$(cat "$BATS_TEST_TMPDIR/out.websocket")"
+	fi
+	assert_equal "$(grep -Ev '^[EIW][0-9]{4} ' "$BATS_TEST_TMPDIR/kerr")" "$(cat "$BATS_TEST_TMPDIR/err.websocket")"
 }
 
 @test "success is exit 0 with no extra output" {
