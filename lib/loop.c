@@ -173,28 +173,6 @@ kx_err kx__loop_ws_connect(struct kx_loop *l, const struct kx__conn_info *ci, co
 	return KX_OK;
 }
 
-kx_err kx__loop_raw_connect(struct kx_loop *l, const struct kx__conn_info *ci, struct kx_io *io,
-			    struct kx_errbuf *eb)
-{
-	struct lws_client_connect_info i;
-	memset(&i, 0, sizeof i);
-	i.context = l->ctx;
-	i.vhost = l->vh;
-	i.address = ci->host;
-	i.port = ci->port;
-	i.ssl_connection = ssl_flags(ci);
-	i.method = "RAW";
-	i.host = ci->tls_name;
-	i.local_protocol_name = "kx-raw";
-	i.alpn = "http/1.1";
-	i.opaque_user_data = io;
-	io->loop = l;
-	io->wsi = NULL;
-	if (!lws_client_connect_via_info(&i))
-		return kx__fail(eb, KX_ERR_CONNECT, "could not start a connection to %s", ci->host_header);
-	return KX_OK;
-}
-
 kx_err kx__loop_adopt_fd(struct kx_loop *l, int fd, struct kx_io *io, struct kx_errbuf *eb)
 {
 	lws_sock_file_fd_type u;

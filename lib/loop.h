@@ -1,6 +1,6 @@
 /* The one event loop of a streaming command (libwebsockets' own poll loop):
- * WebSocket and raw TLS connections to the API server, adopted local file
- * descriptors (stdin, a signalfd, sockets), and timers. Every handle is a
+ * WebSocket connections to the API server, adopted descriptors (stdin, a
+ * signalfd, kx's own TLS connections — see tlsconn.h), and timers. Every handle is a
  * struct kx_io whose function gets the lws callbacks meant for it. */
 #ifndef KX_LOOP_H
 #define KX_LOOP_H
@@ -36,9 +36,6 @@ struct lws_context *kx__loop_context(struct kx_loop *l);
  * comma-separated subprotocols. The Authorization header comes from ci's creds. */
 kx_err kx__loop_ws_connect(struct kx_loop *l, const struct kx__conn_info *ci, const char *path,
 			   const char *protocols, struct kx_io *io, struct kx_errbuf *eb);
-/* Open a raw (TLS unless plain http) byte connection to ci's server. */
-kx_err kx__loop_raw_connect(struct kx_loop *l, const struct kx__conn_info *ci, struct kx_io *io,
-			    struct kx_errbuf *eb);
 /* Watch a local file descriptor for reading (LWS_CALLBACK_RAW_RX_FILE). The
  * loop owns the fd afterwards and closes it with the handle. */
 kx_err kx__loop_adopt_fd(struct kx_loop *l, int fd, struct kx_io *io, struct kx_errbuf *eb);

@@ -16,6 +16,14 @@ teardown() {
 
 t() { tmux -L "$TMUX_SOCK" "$@"; }
 
+# Start KWOK again after a test killed it, and wait until exec works again.
+revive_kwok() {
+	"$KX_ROOT/tests/cluster/restart" kwok --start
+	REVIVE_KWOK=
+	kubectl wait --for=condition=Ready node --all --timeout=30s >/dev/null
+	for _ in $(seq 50); do kx exec web-0 -- true 2>/dev/null && break; sleep 0.2; done
+}
+
 # wait_for FILE-or-pattern: up to 20 s for the pane (or a file) to show something
 wait_pane() {
 	for _ in $(seq 100); do
@@ -85,10 +93,7 @@ start_shell() { # transport cols rows
 		assert_equal "$(cat "$BATS_TEST_TMPDIR/after")" "$(cat "$BATS_TEST_TMPDIR/before")"
 		t capture-pane -p -t kx | grep -q "lost connection\|Unable to connect\|error" ||
 			fail "$tr: no error message: $(t capture-pane -p -t kx)"
-		"$KX_ROOT/tests/cluster/restart" kwok --start
-		REVIVE_KWOK=
-		kubectl wait --for=condition=Ready node --all --timeout=30s >/dev/null
-		for _ in $(seq 50); do kx exec web-0 -- true 2>/dev/null && break; sleep 0.2; done
+		revive_kwok
 		t kill-server
 	done
 }
@@ -106,10 +111,7 @@ start_shell() { # transport cols rows
 		wait $pid || rc=$?
 		assert_equal "$rc" 1
 		assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "error: lost connection to the pod before the command's exit status arrived"
-		"$KX_ROOT/tests/cluster/restart" kwok --start
-		REVIVE_KWOK=
-		kubectl wait --for=condition=Ready node --all --timeout=30s >/dev/null
-		for _ in $(seq 50); do kx exec web-0 -- true 2>/dev/null && break; sleep 0.2; done
+		revive_kwok
 	done
 }
 
@@ -125,9 +127,6 @@ start_shell() { # transport cols rows
 	rc=0
 	timeout 20 tail --pid=$pid -f /dev/null || fail "kx did not exit"
 	wait $pid || rc=$?
-	"$KX_ROOT/tests/cluster/restart" kwok --start
-	REVIVE_KWOK=
-	kubectl wait --for=condition=Ready node --all --timeout=30s >/dev/null
-	for _ in $(seq 50); do kx exec web-0 -- true 2>/dev/null && break; sleep 0.2; done
+	revive_kwok
 	assert_equal "$rc" 0
 }
