@@ -78,8 +78,8 @@ struct kx_config *kx_load_config(void)
 		return NULL;
 	}
 	const struct kx_rest_config *rc = kx_config_rest(cfg);
-	if (rc && rc->insecure_skip_tls_verify && kx_g.verbosity >= 1)
-		kx_warn("the server's certificate is not verified (insecure-skip-tls-verify)");
+	if (rc && rc->insecure_skip_tls_verify)
+		kx_warn("insecure-skip-tls-verify is set: the server's certificate is not checked");
 	return cfg;
 }
 

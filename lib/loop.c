@@ -148,6 +148,13 @@ static int ssl_flags(const struct kx__conn_info *ci)
 	return f;
 }
 
+/* Keepalive like client-go: a PING after 5 s without traffic; the connection is
+ * given up after 60 s without any valid frame (PONGs count). */
+static const lws_retry_bo_t keepalive = {
+	.secs_since_valid_ping = 5,
+	.secs_since_valid_hangup = 60,
+};
+
 kx_err kx__loop_ws_connect(struct kx_loop *l, const struct kx__conn_info *ci, const char *path,
 			   const char *protocols_offered, struct kx_io *io, struct kx_errbuf *eb)
 {
@@ -165,6 +172,7 @@ kx_err kx__loop_ws_connect(struct kx_loop *l, const struct kx__conn_info *ci, co
 	i.local_protocol_name = "kx-raw";
 	i.alpn = "http/1.1";
 	i.opaque_user_data = io;
+	i.retry_and_idle_policy = &keepalive;
 	io->loop = l;
 	io->wsi = NULL;
 	if (!lws_client_connect_via_info(&i))

@@ -114,6 +114,7 @@ setup() { load helpers; }
 @test "kx version against a refused port: client version, kubectl's refused message, exit 1" {
 	run kx version --server https://127.0.0.1:1 --insecure-skip-tls-verify
 	assert_failure 1
-	assert_line --index 0 --regexp '^Client Version: v'
+	assert_line --regexp '^Client Version: v'
+	assert_line "Warning: insecure-skip-tls-verify is set: the server's certificate is not checked"
 	assert_output --partial "The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?"
 }

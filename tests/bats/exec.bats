@@ -193,3 +193,43 @@ transports="websocket spdy"
 	assert_failure 1
 	assert_output --partial "The connection to the server 127.0.0.1:1 was refused"
 }
+
+@test "a workload with no running pod yet: exec waits (a watch) up to --pod-running-timeout" {
+	kubectl create deployment later --image=busybox --replicas=0 >/dev/null
+	KX_TRANSPORT=spdy "$KX_BIN" exec deploy/later --pod-running-timeout=30s -- echo arrived \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sleep 1
+	# No controller-manager runs: the test creates the pod the Deployment would.
+	kubectl apply -f - >/dev/null <<-YAML
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: later-1, labels: {app: later}}
+	spec:
+	  nodeName: $KX_TEST_NODE
+	  containers: [{name: main, image: busybox}]
+	YAML
+	rc=0
+	timeout 30 tail --pid=$pid -f /dev/null || fail "kx did not finish"
+	wait $pid || rc=$?
+	kubectl delete pod later-1 --wait=false >/dev/null
+	kubectl delete deployment later >/dev/null
+	assert_equal "$rc" 0
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "arrived"
+}
+
+@test "a workload whose pods never run: a clear error after --pod-running-timeout" {
+	kubectl create deployment never --image=busybox --replicas=0 >/dev/null
+	run kx exec deploy/never --pod-running-timeout=2s -- true
+	kubectl delete deployment never >/dev/null
+	assert_failure 1
+	assert_output "error: no running pod found for deployments/never (selector app=never)"
+}
+
+@test "a quiet command longer than the keepalive interval (pings every 5 s) ends normally" {
+	for t in $transports; do
+		KX_TRANSPORT=$t run kx exec web-0 -- sh -c 'sleep 7; echo still-here'
+		assert_success
+		assert_output "still-here"
+	done
+}
