@@ -9,13 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct {
-	const char *container;
-	int in, tty, quiet;
-	const char *pod_running_timeout;
-} o;
+/* exec and attach take the same flags (the same table). */
+struct kx_session_flags kx_session_flags;
+#define o kx_session_flags
 
-static const struct kx_option exec_options[] = {
+const struct kx_option kx_session_options[] = {
 	OPT_COMPLETE('c', "container", &o.container, "NAME", "container",
 		     "Container name. If omitted, use the kubectl.kubernetes.io/default-container annotation, else the first container"),
 	OPT_BOOL('i', "stdin", &o.in, "Pass stdin to the container"),
@@ -101,24 +99,12 @@ static const char *default_container(const cJSON *pod, int quiet)
 	return first;
 }
 
-static int exec_run(const struct kx_invocation *inv)
+/* The session exec and attach share: resolve the pod, choose the container,
+ * set up the terminal, run, and turn the result into words and an exit code.
+ * argv is the command (NULL for attach). */
+int kx_run_session(const struct kx_invocation *inv, const char *target, char **argv)
 {
-	if (inv->dash < 0) {
-		if (inv->argc == 0)
-			return kx_usage_error(inv->path, "pod, type/name or --filename must be specified");
-		if (inv->argc == 1)
-			return kx_usage_error(inv->path, "you must specify at least one command for the container");
-		kx_error("exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead");
-		fprintf(stderr, "See 'kx exec -h' for help and examples\n");
-		return KX_EXIT_FAIL;
-	}
-	if (inv->dash == 0)
-		return kx_usage_error(inv->path, "pod, type/name or --filename must be specified");
-	if (inv->dash > 1)
-		return kx_usage_error(inv->path, "exactly one pod, type/name is accepted before \"--\", got %d",
-				      inv->dash);
-	if (inv->dash == inv->argc)
-		return kx_usage_error(inv->path, "you must specify at least one command for the container");
+	const char *verb = argv ? "exec into" : "attach to";
 	long timeout = kx_parse_duration_ms(o.pod_running_timeout ? o.pod_running_timeout : "1m");
 	if (timeout < 0)
 		return kx_usage_error(inv->path, "invalid --pod-running-timeout \"%s\"", o.pod_running_timeout);
@@ -134,7 +120,7 @@ static int exec_run(const struct kx_invocation *inv)
 	int rc = KX_EXIT_FAIL;
 	cJSON *pod = NULL;
 	const char *ns = kx_client_namespace(c);
-	if ((err = kx_pod_resolve(c, ns, inv->argv[0], KX_PICK_KUBECTL, timeout, &pod, &eb))) {
+	if ((err = kx_pod_resolve(c, ns, target, KX_PICK_KUBECTL, timeout, &pod, &eb))) {
 		if (err == KX_ERR_API || err == KX_ERR_REFUSED || err == KX_ERR_CONNECT || err == KX_ERR_TLS ||
 		    err == KX_ERR_TIMEOUT)
 			kx_report_call(c, err, &eb);
@@ -145,12 +131,15 @@ static int exec_run(const struct kx_invocation *inv)
 	const char *pod_name = str_at(pod, "metadata", "name");
 	const char *phase = kx_pod_phase(pod);
 	if (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")) {
-		kx_error("cannot exec into a container in a completed pod; current phase is %s", phase);
+		kx_error("cannot %s a container in a completed pod; current phase is %s", verb, phase);
 		goto done;
 	}
 	const char *container = o.container;
 	if (container && !has_container(pod, container)) {
-		kx_error("container %s is not valid for pod %s", container, pod_name);
+		if (argv)
+			kx_error("container %s is not valid for pod %s", container, pod_name);
+		else
+			kx_error("cannot attach to the container: container %s not found in pod %s", container, pod_name);
 		goto done;
 	}
 	if (!container)
@@ -166,7 +155,8 @@ static int exec_run(const struct kx_invocation *inv)
 		.namespace_ = ns,
 		.pod = pod_name,
 		.container = container,
-		.argv = (const char *const *)inv->argv + inv->dash,
+		.argv = (const char *const *)argv,
+		.attach = !argv,
 		.use_stdin = o.in,
 		.tty = tty,
 		.in_fd = STDIN_FILENO,
@@ -177,6 +167,8 @@ static int exec_run(const struct kx_invocation *inv)
 		.transport = transport,
 	};
 	struct kx_exec_result res;
+	if (!argv && !o.quiet)
+		fprintf(stderr, "If you don't see a command prompt, try pressing enter.\n");
 	fflush(stdout);
 	if (tty && kx_tty_raw(STDIN_FILENO)) {
 		kx_error("could not put the terminal into raw mode");
@@ -202,6 +194,27 @@ done:
 	return rc;
 }
 
+static int exec_run(const struct kx_invocation *inv)
+{
+	if (inv->dash < 0) {
+		if (inv->argc == 0)
+			return kx_usage_error(inv->path, "pod, type/name or --filename must be specified");
+		if (inv->argc == 1)
+			return kx_usage_error(inv->path, "you must specify at least one command for the container");
+		kx_error("exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead");
+		fprintf(stderr, "See 'kx exec -h' for help and examples\n");
+		return KX_EXIT_FAIL;
+	}
+	if (inv->dash == 0)
+		return kx_usage_error(inv->path, "pod, type/name or --filename must be specified");
+	if (inv->dash > 1)
+		return kx_usage_error(inv->path, "exactly one pod, type/name is accepted before \"--\", got %d",
+				      inv->dash);
+	if (inv->dash == inv->argc)
+		return kx_usage_error(inv->path, "you must specify at least one command for the container");
+	return kx_run_session(inv, inv->argv[0], inv->argv + inv->dash);
+}
+
 const struct kx_command kx_cmd_exec = {
 	.name = "exec",
 	.run = exec_run,
@@ -214,6 +227,6 @@ const struct kx_command kx_cmd_exec = {
 		    "  # A shell with a terminal, in container sidecar\n  kx exec -it web-0 -c sidecar -- sh\n\n"
 		    "  # Pipe data in and out, binary safe\n  tar cf - dir | kx exec -i web-0 -- tar xf - -C /tmp\n\n"
 		    "  # The first running pod of a deployment\n  kx exec deploy/web -- env",
-	.options = exec_options,
+	.options = kx_session_options,
 	.args_complete = "pod",
 };

@@ -83,7 +83,7 @@ struct kx_command {
 extern const struct kx_command *const kx_commands[];
 /* One per command file. */
 extern const struct kx_command kx_cmd_help, kx_cmd_options, kx_cmd_version, kx_cmd_config,
-	kx_cmd_get, kx_cmd_exec,
+	kx_cmd_get, kx_cmd_exec, kx_cmd_attach,
 	kx_cmd_complete;
 extern const struct kx_option kx_global_options[];
 
@@ -133,6 +133,16 @@ int kx_tty_raw(int fd);
 /* Go-style durations ("1m0s", "500ms", "30s", bare seconds) in ms; -1 if malformed. */
 long kx_parse_duration_ms(const char *s);
 void kx_tty_restore(void);
+
+/* exec and attach (exec.c): their shared flags, option table and session. */
+struct kx_session_flags {
+	const char *container;
+	int in, tty, quiet;
+	const char *pod_running_timeout;
+};
+extern struct kx_session_flags kx_session_flags;
+extern const struct kx_option kx_session_options[];
+int kx_run_session(const struct kx_invocation *inv, const char *target, char **argv);
 
 /* Printing (print.c). */
 /* -o json / -o yaml of a document; returns an exit code. */

@@ -34,9 +34,9 @@ kx_err kx__exec_path(const struct kx_exec_session *s, struct kx_buf *path)
 {
 	const struct kx_exec_opts *o = s->opts;
 	*path = (struct kx_buf)KX_BUF_INIT(1 << 20);
-	kx_err err = kx_buf_printf(path, "%s/api/v1/namespaces/%s/pods/%s/exec", s->ci.path_prefix,
-				   s->ns, o->pod);
-	for (size_t i = 0; !err && o->argv[i]; i++)
+	kx_err err = kx_buf_printf(path, "%s/api/v1/namespaces/%s/pods/%s/%s", s->ci.path_prefix,
+				   s->ns, o->pod, o->attach ? "attach" : "exec");
+	for (size_t i = 0; !err && !o->attach && o->argv[i]; i++)
 		err = kx__buf_query(path, "command", o->argv[i]);
 	if (!err && o->container)
 		err = kx__buf_query(path, "container", o->container);
@@ -274,7 +274,7 @@ kx_err kx_exec(struct kx_client *c, const struct kx_exec_opts *opts, struct kx_e
 {
 	memset(res, 0, sizeof *res);
 	res->exit_code = -1;
-	if (!opts->pod || !opts->argv || !opts->argv[0])
+	if (!opts->pod || (!opts->attach && (!opts->argv || !opts->argv[0])))
 		return kx__fail(eb, KX_ERR_INVALID, "exec needs a pod and a command");
 	struct kx_exec_session s = {
 		.client = c, .opts = opts, .res = res, .eb = eb,

@@ -1,4 +1,5 @@
-/* libkx: running a command in a container (exec) over WebSocket
+/* libkx: running a command in a container (exec), or attaching to its main
+ * process (attach), over WebSocket
  * (v5/v4.channel.k8s.io) or SPDY/3.1, with stdin/stdout/stderr pumped from file
  * descriptors in one event loop, terminal resizes, and the remote exit status. */
 #ifndef KX_EXEC_H
@@ -22,6 +23,7 @@ struct kx_exec_opts {
 	const char *pod;
 	const char *container;        /* NULL = the server's default (the only container) */
 	const char *const *argv;      /* the command, NULL-terminated; never split or joined */
+	int attach;                   /* attach to the container's main process (argv unused) */
 	int use_stdin;                /* send in_fd to the container's stdin (-i) */
 	int tty;                      /* allocate a TTY (-t): stderr merges into stdout */
 	int in_fd, out_fd, err_fd;    /* usually 0, 1, 2 */
