@@ -89,6 +89,12 @@ static void trace_line(void *ud, int level, const char *line)
 	fprintf(stderr, "I%d %s\n", level, line);
 }
 
+static void print_warning(void *ud, const char *text)
+{
+	(void)ud;
+	fprintf(stderr, "Warning: %s\n", text);
+}
+
 struct kx_client *kx_connect(struct kx_config **cfg_out)
 {
 	struct kx_config *cfg = kx_load_config();
@@ -104,6 +110,7 @@ struct kx_client *kx_connect(struct kx_config **cfg_out)
 	}
 	if (kx_g.verbosity >= 6)
 		kx_client_set_trace(c, (int)kx_g.verbosity, trace_line, NULL);
+	kx_client_set_warning_handler(c, print_warning, NULL);
 	if (cfg_out)
 		*cfg_out = cfg;
 	else

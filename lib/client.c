@@ -25,6 +25,10 @@ struct kx_client {
 	int have_status;
 	kx_trace_fn trace;
 	void *trace_ud;
+	kx_warning_fn warn;
+	void *warn_ud;
+	char warned[8][256];      /* texts already handed out (kubectl deduplicates) */
+	unsigned nwarned;
 	int verbosity;
 	char curl_err[CURL_ERROR_SIZE];
 };
@@ -42,6 +46,45 @@ const char *kx_client_namespace(const struct kx_client *c)
 const struct kx_status *kx_client_status(const struct kx_client *c)
 {
 	return c->have_status ? &c->status : NULL;
+}
+
+void kx_client_set_warning_handler(struct kx_client *c, kx_warning_fn fn, void *ud)
+{
+	c->warn = fn;
+	c->warn_ud = ud;
+}
+
+/* "Warning: 299 - \"text\"" (possibly several, comma-separated): hand each text
+ * to the handler once. Quoted-string escapes (\") are undone. */
+static void server_warning(struct kx_client *c, const char *v, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		const char *q = memchr(v + i, '"', n - i);
+		if (!q)
+			return;
+		char text[256];
+		size_t t = 0;
+		const char *p = q + 1, *end = v + n;
+		while (p < end && *p != '"' && t < sizeof text - 1) {
+			if (*p == '\\' && p + 1 < end)
+				p++;
+			text[t++] = *p++;
+		}
+		text[t] = '\0';
+		i = (size_t)(p - v) + 1;
+		/* skip an optional quoted date after the text */
+		while (i < n && v[i] != ',')
+			i++;
+		i++;
+		int seen = 0;
+		for (unsigned k = 0; k < c->nwarned && k < 8; k++)
+			seen |= !strcmp(c->warned[k], text);
+		if (seen || !t)
+			continue;
+		snprintf(c->warned[c->nwarned++ % 8], sizeof c->warned[0], "%s", text);
+		c->warn(c->warn_ud, text);
+	}
 }
 
 void kx_client_set_trace(struct kx_client *c, int verbosity, kx_trace_fn fn, void *ud)
@@ -235,6 +278,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 	size_t n = size * nmemb;
 	if (x->c->verbosity >= 8 && n > 2)
 		tracef(x->c, 8, "Response Header: %.*s", (int)(n - 2), data);
+	if (x->c->warn && n > 8 && !strncasecmp(data, "Warning:", 8))
+		server_warning(x->c, data + 8, n - 8);
 	return n;
 }
 

@@ -44,6 +44,12 @@ KX_API const char *kx_client_namespace(const struct kx_client *c);
 typedef void (*kx_trace_fn)(void *ud, int level, const char *line);
 KX_API void kx_client_set_trace(struct kx_client *c, int verbosity, kx_trace_fn fn, void *ud);
 
+/* Server warnings (RFC 7234 "Warning: 299 - \"text\"" headers, e.g. deprecated
+ * APIs) are handed to fn with the text only, once per distinct text per client.
+ * Without a handler they are dropped (libkx never prints). */
+typedef void (*kx_warning_fn)(void *ud, const char *text);
+KX_API void kx_client_set_warning_handler(struct kx_client *c, kx_warning_fn fn, void *ud);
+
 enum kx_patch_type { KX_PATCH_MERGE, KX_PATCH_STRATEGIC, KX_PATCH_JSON };
 
 struct kx_request {

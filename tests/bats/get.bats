@@ -457,3 +457,10 @@ EOF
 	assert_failure 1
 	assert_output 'error: the server doesn'"'"'t have a resource type "foo"'
 }
+
+@test "server warnings (deprecated APIs) are printed on stderr as kubectl prints them" {
+	kx get endpoints >/dev/null 2>"$BATS_TEST_TMPDIR/kx.err" || true
+	kubectl get endpoints >/dev/null 2>"$BATS_TEST_TMPDIR/kubectl.err" || true
+	grep -q '^Warning: v1 Endpoints is deprecated' "$BATS_TEST_TMPDIR/kx.err"
+	assert_equal "$(grep '^Warning:' "$BATS_TEST_TMPDIR/kx.err")" "$(grep '^Warning:' "$BATS_TEST_TMPDIR/kubectl.err")"
+}
