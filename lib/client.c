@@ -38,6 +38,11 @@ const char *kx_client_host(const struct kx_client *c)
 	return c->host;
 }
 
+const char *kx_client_server(const struct kx_client *c)
+{
+	return c->rc->server;
+}
+
 const char *kx_client_namespace(const struct kx_client *c)
 {
 	return c->rc->namespace_ ? c->rc->namespace_ : "default";

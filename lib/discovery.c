@@ -540,7 +540,16 @@ static kx_err fetch(struct kx_client *c, struct kx__discovery *d, struct kx_errb
 kx_err kx__discovery_load(struct kx_client *c, int refresh, struct kx__discovery *d,
 			  int *from_cache, struct kx_errbuf *eb)
 {
-	char *dir = kx__discovery_cache_dir(kx_client_host(c));
+	/* Keyed like kubectl's: host_port, plus the URL's path when the server sits
+	 * behind a path prefix (two clusters behind one proxy host stay apart). */
+	const char *server = kx_client_server(c), *sep = strstr(server, "://");
+	char key[512];
+	const char *rest = sep ? sep + 3 : server;
+	size_t hostlen = strcspn(rest, "/?#");
+	snprintf(key, sizeof key, "%s%.*s", kx_client_host(c), (int)strcspn(rest + hostlen, "?#"), rest + hostlen);
+	for (size_t l = strlen(key); l && key[l - 1] == '/'; l--)
+		key[l - 1] = '\0';
+	char *dir = kx__discovery_cache_dir(key);
 	kx_err err = KX_OK;
 	if (from_cache)
 		*from_cache = 0;

@@ -35,6 +35,8 @@ KX_API void kx_client_free(struct kx_client *c);
 
 /* "host:port" of the server, as kubectl names it in connection errors. */
 KX_API const char *kx_client_host(const struct kx_client *c);
+/* The server URL as configured ("https://host:port[/path]"). */
+KX_API const char *kx_client_server(const struct kx_client *c);
 /* The namespace resolved from flags and context. */
 KX_API const char *kx_client_namespace(const struct kx_client *c);
 
