@@ -66,6 +66,13 @@ kx_err kx__exec_output(struct kx_exec_session *s, int fd, const void *data, size
 			poll(&pfd, 1, -1);
 			continue;
 		}
+		if (n < 0 && errno == EPIPE) {
+			/* The reader went away (`kx exec … | head`): end quietly, as a
+			 * process killed by SIGPIPE would (kubectl exits 141 here). */
+			s->res->signal = SIGPIPE;
+			s->output_failed = 1;
+			return KX_ERR_INTERRUPTED;
+		}
 		if (n < 0) {
 			if (!s->output_failed)
 				kx__fail(s->eb, KX_ERR_IO, "writing output: %s", strerror(errno));

@@ -35,7 +35,8 @@ struct kx_exec_opts {
 
 struct kx_exec_result {
 	int exit_code;                /* the remote command's exit code (0..255), or -1 */
-	int signal;                   /* a local signal ended the session (SIGINT…), else 0 */
+	int signal;                   /* a local signal ended the session (SIGINT…), or SIGPIPE
+	                                 when an output's reader went away; else 0 */
 	enum kx_transport used;       /* the transport that carried the session */
 	char protocol[40];            /* the negotiated subprotocol, e.g. "v5.channel.k8s.io" */
 };

@@ -233,3 +233,11 @@ transports="websocket spdy"
 		assert_output "still-here"
 	done
 }
+
+@test "output into a closed pipe (| head): quiet exit 141 like kubectl, no hang" {
+	for t in $transports; do
+		run bash -c "KX_TRANSPORT=$t timeout 20 '$KX_BIN' exec web-0 -- sh -c 'yes | head -c 50000000' | head -c 3; echo \" rc=\${PIPESTATUS[0]}\""
+		assert_output "y
+y rc=141"
+	done
+}
