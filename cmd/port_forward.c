@@ -1,0 +1,251 @@
+/* kx port-forward: kubectl's port-forward — TYPE/NAME targets, [LOCAL:]REMOTE
+ * specs (numbers or named ports; a Service's port maps to its targetPort),
+ * --address, and kubectl's messages so scripts that wait for them keep working.
+ * kx+: a selector-based target picks only a Ready pod, and one failed connection
+ * is reported without ending the others. */
+#include "kx.h"
+
+#include <kx/client.h>
+#include <kx/pods.h>
+#include <kx/portforward.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct {
+	struct kx_strlist address;
+	const char *pod_running_timeout;
+} o;
+
+static const struct kx_option pf_options[] = {
+	OPT_LIST(0, "address", &o.address, "ADDRESSES",
+		 "Addresses to listen on (comma separated); localhost = 127.0.0.1 and ::1 [default: localhost]"),
+	OPT_STRING_DEF(0, "pod-running-timeout", &o.pod_running_timeout, "DURATION", "1m0s",
+		       "How long to wait until at least one pod is running (e.g. 5s, 2m)"),
+	OPT_END(),
+};
+
+static const char *str_at(const cJSON *obj, const char *a, const char *b)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, a), b));
+}
+
+/* A container port of the pod by name (number > 0) or check a number; sets *udp_only. */
+static int pod_port(const cJSON *pod, const char *name, int number, int *udp_only)
+{
+	const cJSON *c, *p;
+	int tcp = 0, udp = 0, found = 0;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pod, "spec"), "containers")) {
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c, "ports")) {
+			const char *pn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name"));
+			const cJSON *cp = cJSON_GetObjectItemCaseSensitive(p, "containerPort");
+			const char *proto = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "protocol"));
+			int num = cJSON_IsNumber(cp) ? (int)cp->valuedouble : 0;
+			if ((name && pn && !strcmp(pn, name)) || (!name && num == number)) {
+				found = num;
+				if (proto && !strcmp(proto, "UDP"))
+					udp = 1;
+				else
+					tcp = 1;
+			}
+		}
+	}
+	*udp_only = udp && !tcp;
+	return found;
+}
+
+/* Service port (number or name) -> the pod port it targets. */
+static int service_target(const cJSON *svc, const cJSON *pod, int number, const char *name,
+			  int *svc_port_out, int *udp_only)
+{
+	const cJSON *p;
+	const char *cip = str_at(svc, "spec", "clusterIP");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(svc, "spec"), "ports")) {
+		const char *pn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name"));
+		const cJSON *port = cJSON_GetObjectItemCaseSensitive(p, "port");
+		int num = cJSON_IsNumber(port) ? (int)port->valuedouble : 0;
+		if (!(name ? (pn && !strcmp(pn, name)) : num == number))
+			continue;
+		const char *proto = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "protocol"));
+		*udp_only = proto && !strcmp(proto, "UDP");
+		*svc_port_out = num;
+		if (cip && !strcmp(cip, "None"))
+			return num; /* headless: the port as it is */
+		const cJSON *tp = cJSON_GetObjectItemCaseSensitive(p, "targetPort");
+		if (cJSON_IsNumber(tp))
+			return (int)tp->valuedouble;
+		if (cJSON_IsString(tp)) {
+			int udp = 0, r = pod_port(pod, tp->valuestring, 0, &udp);
+			return r ? r : -1;
+		}
+		return num;
+	}
+	return 0;
+}
+
+static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local, int remote,
+		     const char *msg)
+{
+	(void)ud;
+	switch (ev) {
+	case KX_PF_LISTENING:
+		if (strchr(addr, ':'))
+			printf("Forwarding from [%s]:%d -> %d\n", addr, local, remote);
+		else
+			printf("Forwarding from %s:%d -> %d\n", addr, local, remote);
+		break;
+	case KX_PF_CONNECTION:
+		printf("Handling connection for %d\n", local);
+		break;
+	case KX_PF_CONN_ERROR:
+		fflush(stdout);
+		kx_error("an error occurred forwarding %d -> %d: %s", local, remote, msg ? msg : "");
+		break;
+	}
+	fflush(stdout);
+}
+
+static int pf_run(const struct kx_invocation *inv)
+{
+	if (inv->argc < 2)
+		return kx_usage_error(inv->path, "TYPE/NAME and list of ports are required for port-forward");
+	long timeout = kx_parse_duration_ms(o.pod_running_timeout ? o.pod_running_timeout : "1m");
+	if (timeout < 0)
+		return kx_usage_error(inv->path, "invalid --pod-running-timeout \"%s\"", o.pod_running_timeout);
+	int nports = inv->argc - 1;
+	struct kx_pf_port *ports = calloc((size_t)nports, sizeof *ports);
+	char (*names)[32] = calloc((size_t)nports, sizeof *names);
+	const char **addrs = NULL;
+	size_t naddrs = 0;
+	struct kx_errbuf eb = {0};
+	struct kx_client *c = NULL;
+	cJSON *pod = NULL, *svc = NULL;
+	int rc = KX_EXIT_FAIL;
+	kx_err err;
+	if (!ports || !names)
+		goto done;
+	for (int i = 0; i < nports; i++) {
+		int local, remote;
+		if ((err = kx_pf_parse_spec(inv->argv[i + 1], &local, &remote, names[i], sizeof names[i], &eb))) {
+			kx_report(err, &eb);
+			goto done;
+		}
+		ports[i] = (struct kx_pf_port){.local = local, .remote = remote};
+	}
+	for (size_t i = 0; i < o.address.n; i++) {
+		char *list = strdup(o.address.items[i]), *save = NULL;
+		for (char *a = list ? strtok_r(list, ",", &save) : NULL; a; a = strtok_r(NULL, ",", &save)) {
+			const char **na = realloc(addrs, (naddrs + 1) * sizeof *na);
+			if (!na)
+				break;
+			addrs = na;
+			if ((addrs[naddrs] = strdup(a)))
+				naddrs++;
+		}
+		free(list);
+	}
+	if (!(c = kx_connect(NULL)))
+		goto done;
+	const char *ns = kx_client_namespace(c);
+	char resource[64], name[256];
+	if ((err = kx_target_parse(inv->argv[0], resource, sizeof resource, name, sizeof name, &eb))) {
+		kx_report(err, &eb);
+		goto done;
+	}
+	int is_svc = !strcmp(resource, "services");
+	if (is_svc) {
+		struct kx_buf path;
+		if ((err = kx_resource_path(c, "services", ns, name, NULL, &path, &eb)) ||
+		    (err = kx_client_get(c, path.data, &svc, &eb))) {
+			kx_buf_free(&path);
+			kx_report_call(c, err, &eb);
+			goto done;
+		}
+		kx_buf_free(&path);
+	}
+	/* kx+: a selector-based target forwards only to a Ready pod. */
+	enum kx_pod_pick pick = !strcmp(resource, "pods") ? KX_PICK_KUBECTL : KX_PICK_READY;
+	if ((err = kx_pod_resolve(c, ns, inv->argv[0], pick, timeout, &pod, &eb))) {
+		if (err == KX_ERR_API || err == KX_ERR_REFUSED || err == KX_ERR_CONNECT || err == KX_ERR_TLS)
+			kx_report_call(c, err, &eb);
+		else
+			kx_report(err, &eb);
+		goto done;
+	}
+	const char *pod_name = str_at(pod, "metadata", "name");
+	const char *phase = kx_pod_phase(pod);
+	if (strcmp(phase, "Running")) {
+		kx_error("unable to forward port because pod is not running. Current status=%s", phase);
+		goto done;
+	}
+	for (int i = 0; i < nports; i++) {
+		int udp_only = 0, target;
+		if (is_svc) {
+			int svc_port = 0;
+			target = service_target(svc, pod, ports[i].remote, names[i][0] ? names[i] : NULL, &svc_port, &udp_only);
+			if (!target) {
+				kx_error("Service %s does not have a service port %s", name, inv->argv[i + 1] + (strchr(inv->argv[i + 1], ':') ? strchr(inv->argv[i + 1], ':') - inv->argv[i + 1] + 1 : 0));
+				goto done;
+			}
+			if (target < 0) {
+				kx_error("Pod '%s' does not have a named port for the service's targetPort", pod_name);
+				goto done;
+			}
+			if (ports[i].local < 0)
+				ports[i].local = svc_port;
+		} else if (names[i][0]) {
+			target = pod_port(pod, names[i], 0, &udp_only);
+			if (!target) {
+				kx_error("Pod '%s' does not have a named port '%s'", pod_name, names[i]);
+				goto done;
+			}
+		} else {
+			target = ports[i].remote;
+			pod_port(pod, NULL, target, &udp_only);
+		}
+		if (udp_only) {
+			kx_error("UDP protocol is not supported for %d", target);
+			goto done;
+		}
+		if (ports[i].local < 0)
+			ports[i].local = target;
+		ports[i].remote = target;
+	}
+	struct kx_pf_opts po = {
+		.namespace_ = ns, .pod = pod_name, .ports = ports, .nports = (size_t)nports,
+		.addresses = addrs, .naddresses = naddrs, .on_event = on_event, .handle_signals = 1,
+	};
+	err = kx_port_forward(c, &po, &eb);
+	if (!err)
+		rc = KX_EXIT_OK;
+	else if (err == KX_ERR_API)
+		kx_report_call(c, err, &eb);
+	else
+		kx_report(err, &eb);
+done:
+	cJSON_Delete(pod);
+	cJSON_Delete(svc);
+	kx_client_free(c);
+	free(ports);
+	free(names);
+	for (size_t i = 0; i < naddrs; i++)
+		free((char *)addrs[i]);
+	free(addrs);
+	kx_strlist_free(&o.address);
+	return rc;
+}
+
+const struct kx_command kx_cmd_port_forward = {
+	.name = "port-forward",
+	.run = pf_run,
+	.summary = "Forward one or more local ports to a pod",
+	.usage = "kx port-forward TYPE/NAME [options] [LOCAL_PORT:]REMOTE_PORT [...[LOCAL_PORT_N:]REMOTE_PORT_N]",
+	.description = "Listens on local ports and forwards each connection to a pod's port over one\n"
+		       "SPDY/3.1 session. For deploy/, rs/, sts/, svc/ … only a Ready pod is chosen (kx+);\n"
+		       "a Service's port maps to its targetPort. One failed connection is reported and the\n"
+		       "others go on (kubectl ends the session). Ctrl-C ends it cleanly (exit 0).",
+	.examples = "  # Local 8080 to port 80 of pod web-0\n  kx port-forward pod/web-0 8080:80\n\n"
+		    "  # A random local port to the service's http port\n  kx port-forward svc/web :http\n\n"
+		    "  # Listen on every address\n  kx port-forward deploy/web 8080:80 --address 0.0.0.0",
+	.options = pf_options,
+	.args_complete = "resource",
+};

@@ -1,0 +1,50 @@
+/* libkx: forwarding local TCP ports to a pod's ports over one SPDY/3.1 session
+ * (kubectl port-forward's wire protocol), every accepted connection its own
+ * error+data stream pair, all in one event loop. */
+#ifndef KX_PORTFORWARD_H
+#define KX_PORTFORWARD_H
+
+#include <kx/client.h>
+#include <kx/exec.h>
+
+struct kx_pf_port {
+	int local;   /* 0 = a random free port */
+	int remote;  /* the pod's port number, 1..65535 */
+};
+
+enum kx_pf_event {
+	KX_PF_LISTENING,   /* addr:local -> remote is accepting */
+	KX_PF_CONNECTION,  /* a connection to local was accepted */
+	KX_PF_CONN_ERROR,  /* one connection failed (message says why); the others go on */
+};
+
+/* addr is numeric ("127.0.0.1", "::1"); message is NULL except for errors. */
+typedef void (*kx_pf_event_fn)(void *ud, enum kx_pf_event ev, const char *addr, int local,
+			       int remote, const char *message);
+
+struct kx_pf_opts {
+	const char *namespace_;            /* NULL = the client's */
+	const char *pod;
+	const struct kx_pf_port *ports;
+	size_t nports;
+	const char *const *addresses;      /* numeric addresses or "localhost"; NULL = {"localhost"} */
+	size_t naddresses;
+	kx_pf_event_fn on_event;
+	void *ud;
+	int handle_signals;                /* SIGINT/SIGTERM/SIGHUP end the forward cleanly (KX_OK) */
+};
+
+/* Connect, listen, and forward until a signal (returns KX_OK) or until the
+ * session to the pod is lost (KX_ERR_CLOSED). Listening errors (address in use)
+ * are KX_ERR_IO naming the address. */
+KX_API kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts,
+			      struct kx_errbuf *eb);
+
+/* Parse one port spec: "8080", "8080:80", ":80" / "0:80" (random local). *local
+ * is -1 when the spec names only the remote port ("8080", "http"): the same number.
+ * remote_name gets the remote part when it is a name ("http"), with
+ * *remote = 0; the caller resolves names against the pod. */
+KX_API kx_err kx_pf_parse_spec(const char *spec, int *local, int *remote, char *remote_name,
+			       size_t nn, struct kx_errbuf *eb);
+
+#endif

@@ -1,0 +1,732 @@
+/* kx_port_forward: local listeners, and for each accepted connection an error
+ * and a data stream on one SPDY/3.1 session to the pod (protocol
+ * portforward.k8s.io), bytes copied both ways with half-close, bounded buffers
+ * and backpressure. One failed connection is reported and closed; the rest and
+ * the listeners go on. */
+#include <kx/portforward.h>
+#include "internal.h"
+#include "loop.h"
+#include "spdy.h"
+#include "tlsconn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PF_HANDSHAKE_MAX (64 * 1024)
+#define PF_TO_LOCAL_MAX (1024 * 1024)  /* per connection; above it the session stops reading */
+#define PF_READ_CHUNK (64 * 1024)
+#define PF_PING_MS 5000
+#define PF_MAX_LISTENERS 64
+
+struct pf;
+
+struct pf_listener {
+	struct kx_io io;
+	struct pf *pf;
+	int local, remote;
+	char addr[64];
+};
+
+struct pf_conn {
+	struct kx_io io;
+	struct pf *pf;
+	struct pf_conn *next;
+	int local, remote;
+	uint32_t err_id, data_id;
+	int data_ready;
+	struct kx_buf to_local;    /* from the pod, not yet written to the local socket */
+	struct kx_buf err_text;
+	int local_eof;             /* the local side finished sending: FIN sent */
+	int remote_fin;            /* the pod finished sending */
+	int write_shut;
+	int paused;                /* local reading stopped (backpressure or not ready) */
+	int data_reset;            /* the pod's side reset the data stream */
+	int err_done;              /* the error stream ended (its text, if any, reported) */
+	int closing;
+};
+
+struct pf {
+	struct kx_client *client;
+	const struct kx_pf_opts *opts;
+	struct kx_errbuf *eb;
+	const char *ns;
+	struct kx__conn_info ci;
+	struct kx_loop *loop;
+	struct kx_tlsconn *conn;
+	struct kx_spdy *spdy;
+	struct kx_buf hs;
+	int upgraded, http_code, headers_done;
+	size_t body_expected;
+	struct pf_listener listeners[PF_MAX_LISTENERS];
+	size_t nlisteners;
+	struct pf_conn *conns;
+	unsigned next_request;
+	int session_paused;
+	struct kx_io signal_io;
+	sigset_t old_mask;
+	int mask_saved;
+	struct kx_timer ping;
+	int done;
+	kx_err err;
+};
+
+kx_err kx_pf_parse_spec(const char *spec, int *local, int *remote, char *remote_name, size_t nn,
+			struct kx_errbuf *eb)
+{
+	const char *colon = strchr(spec, ':');
+	char lpart[32] = "";
+	const char *rpart = spec;
+	*local = -1;
+	*remote = 0;
+	if (nn)
+		remote_name[0] = '\0';
+	if (colon) {
+		if ((size_t)(colon - spec) >= sizeof lpart || strchr(colon + 1, ':'))
+			return kx__fail(eb, KX_ERR_INVALID, "invalid port specification '%s': expected [LOCAL:]REMOTE", spec);
+		memcpy(lpart, spec, (size_t)(colon - spec));
+		rpart = colon + 1;
+		char *end;
+		long l = *lpart ? strtol(lpart, &end, 10) : 0;
+		if (*lpart && (*end || l < 0 || l > 65535 || !(lpart[0] >= '0' && lpart[0] <= '9')))
+			return kx__fail(eb, KX_ERR_INVALID, "error parsing local port '%s': not a port number (0-65535)", lpart);
+		*local = (int)l;
+	}
+	if (!*rpart)
+		return kx__fail(eb, KX_ERR_INVALID, "remote port must be > 0");
+	if (rpart[0] >= '0' && rpart[0] <= '9') {
+		char *end;
+		long r = strtol(rpart, &end, 10);
+		if (*end || r > 65535)
+			return kx__fail(eb, KX_ERR_INVALID, "error parsing remote port '%s': not a port number (1-65535)", rpart);
+		if (r <= 0)
+			return kx__fail(eb, KX_ERR_INVALID, "remote port must be > 0");
+		*remote = (int)r;
+		return KX_OK;
+	}
+	if (strlen(rpart) >= nn || strlen(rpart) > 15)
+		return kx__fail(eb, KX_ERR_INVALID, "invalid port name '%s'", rpart);
+	snprintf(remote_name, nn, "%s", rpart);
+	return KX_OK;
+}
+
+static void pf_finish(struct pf *p, kx_err err)
+{
+	if (!p->done) {
+		p->done = 1;
+		p->err = err;
+	}
+	kx__loop_stop(p->loop);
+}
+
+static void event(struct pf *p, enum kx_pf_event ev, const char *addr, int local, int remote,
+		  const char *msg)
+{
+	if (p->opts->on_event)
+		p->opts->on_event(p->opts->ud, ev, addr, local, remote, msg);
+}
+
+static void flush(struct pf *p)
+{
+	if (p->conn && p->spdy && kx_spdy_pending(p->spdy))
+		kx__tlsconn_want_write(p->conn);
+}
+
+static struct pf_conn *conn_by_stream(struct pf *p, uint32_t id)
+{
+	for (struct pf_conn *c = p->conns; c; c = c->next)
+		if (c->err_id == id || c->data_id == id)
+			return c;
+	return NULL;
+}
+
+static void set_paused(struct pf_conn *c, int paused)
+{
+	if (c->io.wsi && c->paused != paused && !c->local_eof) {
+		lws_rx_flow_control(c->io.wsi, !paused);
+		c->paused = paused;
+	}
+}
+
+/* Forget a connection: reset its live streams, let the loop close the socket. */
+static void conn_close(struct pf_conn *c)
+{
+	struct pf *p = c->pf;
+	if (c->closing)
+		return;
+	c->closing = 1;
+	if (p->spdy) {
+		if (kx_spdy_stream_alive(p->spdy, c->data_id))
+			kx_spdy_reset(p->spdy, c->data_id, KX_SPDY_CANCEL, NULL);
+		if (kx_spdy_stream_alive(p->spdy, c->err_id))
+			kx_spdy_reset(p->spdy, c->err_id, KX_SPDY_CANCEL, NULL);
+		flush(p);
+	}
+	if (c->io.wsi)
+		lws_set_timeout(c->io.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+}
+
+static void conn_free(struct pf_conn *c)
+{
+	struct pf *p = c->pf;
+	for (struct pf_conn **pp = &p->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	kx_buf_free(&c->to_local);
+	kx_buf_free(&c->err_text);
+	free(c);
+}
+
+/* Both directions finished: the connection is done. */
+static void conn_maybe_done(struct pf_conn *c)
+{
+	/* The error stream ends last: its text (if any) explains a failed connection. */
+	if (c->local_eof && c->remote_fin && c->err_done && !c->to_local.len)
+		conn_close(c);
+}
+
+static void session_flow(struct pf *p)
+{
+	size_t queued = 0;
+	for (struct pf_conn *c = p->conns; c; c = c->next)
+		queued = queued > c->to_local.len ? queued : c->to_local.len;
+	int pause = queued >= PF_TO_LOCAL_MAX;
+	if (pause != p->session_paused && p->conn) {
+		kx__tlsconn_pause_read(p->conn, pause);
+		p->session_paused = pause;
+	}
+}
+
+/* Write what we hold for the local socket; shut its write side after the pod's FIN. */
+static int conn_drain(struct pf_conn *c)
+{
+	while (c->to_local.len) {
+		ssize_t n = send(lws_get_socket_fd(c->io.wsi), c->to_local.data, c->to_local.len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			lws_callback_on_writable(c->io.wsi);
+			return 0;
+		}
+		if (n < 0) {
+			conn_close(c); /* the local client went away */
+			return -1;
+		}
+		kx_buf_consume(&c->to_local, (size_t)n);
+	}
+	session_flow(c->pf);
+	if (c->remote_fin && !c->write_shut) {
+		shutdown(lws_get_socket_fd(c->io.wsi), SHUT_WR);
+		c->write_shut = 1;
+	}
+	conn_maybe_done(c);
+	return 0;
+}
+
+static void conn_read(struct pf_conn *c)
+{
+	struct pf *p = c->pf;
+	char buf[PF_READ_CHUNK];
+	size_t room = p->spdy ? KX_MIN(kx_spdy_write_room(p->spdy), sizeof buf) : 0;
+	if (!c->data_ready || room < 1024 || kx_spdy_pending(p->spdy) > KX_SPDY_DEFAULT_QUEUE_CAP / 2) {
+		set_paused(c, 1);
+		return;
+	}
+	ssize_t n = recv(lws_get_socket_fd(c->io.wsi), buf, room, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* Local EOF (or reset): half-close toward the pod. */
+		if (n < 0) {
+			conn_close(c);
+			return;
+		}
+		set_paused(c, 1);
+		c->local_eof = 1;
+		kx_spdy_close_stream(p->spdy, c->data_id, NULL);
+		flush(p);
+		conn_maybe_done(c);
+		return;
+	}
+	if (kx_spdy_write(p->spdy, c->data_id, buf, (size_t)n, NULL))
+		conn_close(c);
+	flush(p);
+}
+
+static int conn_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason, void *in,
+		   size_t len)
+{
+	struct pf_conn *c = io->owner;
+	(void)in;
+	(void)len;
+	(void)wsi;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (!c->closing)
+			conn_read(c);
+		return 0;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (!c->closing)
+			conn_drain(c);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		/* lws calls again for this wsi after the close (destroy): detach first. */
+		lws_set_opaque_user_data(wsi, NULL);
+		io->wsi = NULL;
+		conn_close(c);
+		conn_free(c);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Resume local reading on every ready connection (after the queue drained). */
+static void resume_all(struct pf *p)
+{
+	for (struct pf_conn *c = p->conns; c; c = c->next)
+		if (c->data_ready && !c->closing && !c->local_eof)
+			set_paused(c, 0);
+}
+
+static void accept_one(struct pf_listener *l)
+{
+	struct pf *p = l->pf;
+	int fd = accept4(lws_get_socket_fd(l->io.wsi), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	event(p, KX_PF_CONNECTION, l->addr, l->local, l->remote, NULL);
+	struct pf_conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	*c = (struct pf_conn){.pf = p, .local = l->local, .remote = l->remote,
+			      .to_local = KX_BUF_INIT(PF_TO_LOCAL_MAX + PF_READ_CHUNK * 4),
+			      .err_text = KX_BUF_INIT(64 * 1024)};
+	char port[16], req[16];
+	snprintf(port, sizeof port, "%d", l->remote);
+	snprintf(req, sizeof req, "%u", p->next_request++);
+	/* The error stream is half-closed at once (FIN on SYN_STREAM: a FIN sent
+	 * before the reply would be dropped); the data stream carries the bytes. */
+	struct kx_spdy_pair eh[] = {{"streamtype", "error"}, {"port", port}, {"requestid", req}};
+	struct kx_spdy_pair dh[] = {{"streamtype", "data"}, {"port", port}, {"requestid", req}};
+	struct kx_errbuf eb2 = {0};
+	if (kx_spdy_open_stream(p->spdy, eh, 3, 1, &c->err_id, &eb2) ||
+	    kx_spdy_open_stream(p->spdy, dh, 3, 0, &c->data_id, &eb2)) {
+		event(p, KX_PF_CONN_ERROR, l->addr, l->local, l->remote, eb2.msg);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = p->conns;
+	p->conns = c;
+	c->io = (struct kx_io){.fn = conn_cb, .owner = c};
+	if (kx__loop_adopt_fd(p->loop, fd, &c->io, &eb2)) {
+		close(fd);
+		c->closing = 1;
+		conn_free(c);
+		return;
+	}
+	set_paused(c, 1); /* until the data stream's reply */
+	flush(p);
+}
+
+static int listener_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
+		       void *in, size_t len)
+{
+	(void)wsi;
+	(void)in;
+	(void)len;
+	if (reason == LWS_CALLBACK_RAW_RX_FILE)
+		accept_one(io->owner);
+	else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE)
+		io->wsi = NULL;
+	return 0;
+}
+
+/* ---- the SPDY session's events ---- */
+
+static void on_reply(void *ud, uint32_t stream, const struct kx_spdy_headers *h)
+{
+	struct pf *p = ud;
+	(void)h;
+	struct pf_conn *c = conn_by_stream(p, stream);
+	if (c && stream == c->data_id) {
+		c->data_ready = 1;
+		set_paused(c, 0);
+	}
+}
+
+static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
+{
+	struct pf *p = ud;
+	struct pf_conn *c = conn_by_stream(p, stream);
+	if (!c || c->closing)
+		return;
+	if (stream == c->err_id) {
+		kx_buf_append(&c->err_text, data, len);
+		return;
+	}
+	if (kx_buf_append(&c->to_local, data, len)) {
+		conn_close(c);
+		return;
+	}
+	conn_drain(c);
+	session_flow(p);
+}
+
+static void stream_ended(struct pf *p, uint32_t stream, int by_reset)
+{
+	struct pf_conn *c = conn_by_stream(p, stream);
+	if (!c || c->closing)
+		return;
+	if (stream == c->err_id) {
+		c->err_done = 1;
+		if (c->err_text.len) {
+			/* The kubelet could not reach the pod's port: this connection only. */
+			char msg[1024];
+			size_t n = KX_MIN(c->err_text.len, sizeof msg - 1);
+			while (n && (c->err_text.data[n - 1] == '\n' || c->err_text.data[n - 1] == '\r'))
+				n--;
+			snprintf(msg, sizeof msg, "%.*s", (int)n, c->err_text.data);
+			event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, msg);
+			conn_close(c);
+		} else if (c->data_reset) {
+			conn_close(c);
+		} else {
+			conn_maybe_done(c);
+		}
+		return;
+	}
+	if (by_reset) {
+		/* Wait for the error stream: its text says why, and it may come after. */
+		c->data_reset = 1;
+		if (c->err_done)
+			conn_close(c);
+		return;
+	}
+	c->remote_fin = 1;
+	conn_drain(c);
+}
+
+static void on_fin(void *ud, uint32_t stream)
+{
+	stream_ended(ud, stream, 0);
+}
+
+static void on_reset(void *ud, uint32_t stream, uint32_t status, int by_peer)
+{
+	(void)status;
+	(void)by_peer;
+	stream_ended(ud, stream, 1);
+}
+
+static const struct kx_spdy_callbacks spdy_callbacks = {
+	.on_reply = on_reply,
+	.on_data = on_data,
+	.on_fin = on_fin,
+	.on_reset = on_reset,
+};
+
+/* ---- listeners ---- */
+
+static kx_err listen_on(struct pf *p, const char *addr, int *port, int remote, struct kx_errbuf *eb)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof ss);
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)*port);
+		sl = sizeof *a4;
+	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)*port);
+		sl = sizeof *a6;
+	} else {
+		return kx__fail(eb, KX_ERR_INVALID, "%s is not a valid IP address", addr);
+	}
+	if (p->nlisteners >= PF_MAX_LISTENERS)
+		return kx__fail(eb, KX_ERR_INVALID, "too many listeners");
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd >= 0 && ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 128)) {
+		kx_err err = kx__fail(eb, KX_ERR_IO, "unable to listen on %s%s%s:%d: %s",
+				      ss.ss_family == AF_INET6 ? "[" : "", addr,
+				      ss.ss_family == AF_INET6 ? "]" : "", *port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	*port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+	struct pf_listener *l = &p->listeners[p->nlisteners];
+	*l = (struct pf_listener){.io = {.fn = listener_cb, .owner = l}, .pf = p, .local = *port,
+				  .remote = remote};
+	snprintf(l->addr, sizeof l->addr, "%s", addr);
+	kx_err err = kx__loop_adopt_fd(p->loop, fd, &l->io, eb);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	p->nlisteners++;
+	return KX_OK;
+}
+
+/* kubectl's rules: "localhost" is 127.0.0.1 and ::1 and fails only when both
+ * fail; a random local port is chosen once and reused for the other addresses. */
+static kx_err start_listeners(struct pf *p)
+{
+	static const char *const dflt[] = {"localhost"};
+	const char *const *addrs = p->opts->addresses ? p->opts->addresses : dflt;
+	size_t naddrs = p->opts->addresses ? p->opts->naddresses : 1;
+	for (size_t i = 0; i < p->opts->nports; i++) {
+		int port = p->opts->ports[i].local;
+		int remote = p->opts->ports[i].remote;
+		for (size_t a = 0; a < naddrs; a++) {
+			if (!strcmp(addrs[a], "localhost")) {
+				struct kx_errbuf e4 = {0}, e6 = {0};
+				size_t before = p->nlisteners;
+				kx_err r4 = listen_on(p, "127.0.0.1", &port, remote, &e4);
+				kx_err r6 = listen_on(p, "::1", &port, remote, &e6);
+				if (r4 && r6)
+					return kx__fail(p->eb, KX_ERR_IO, "%s", e4.msg);
+				for (size_t k = before; k < p->nlisteners; k++)
+					event(p, KX_PF_LISTENING, p->listeners[k].addr, port, remote, NULL);
+			} else {
+				kx_err err = listen_on(p, addrs[a], &port, remote, p->eb);
+				if (err)
+					return err;
+				event(p, KX_PF_LISTENING, addrs[a], port, remote, NULL);
+			}
+		}
+	}
+	return KX_OK;
+}
+
+/* ---- the connection to the API server ---- */
+
+static void ping_fire(void *ud)
+{
+	struct pf *p = ud;
+	if (p->spdy && !kx_spdy_ping(p->spdy, NULL, NULL))
+		flush(p);
+	kx__timer_arm(p->loop, &p->ping, PF_PING_MS);
+}
+
+static void upgraded(struct pf *p, const char *rest, size_t rest_len)
+{
+	p->upgraded = 1;
+	kx_err err = kx_spdy_new(&spdy_callbacks, p, &p->spdy, p->eb);
+	if (!err)
+		err = start_listeners(p);
+	if (!err && rest_len)
+		err = kx_spdy_feed(p->spdy, rest, rest_len, p->eb);
+	if (err) {
+		pf_finish(p, err);
+		return;
+	}
+	kx__timer_arm(p->loop, &p->ping, PF_PING_MS);
+}
+
+static void handshake(struct pf *p, const char *in, size_t len)
+{
+	if (kx_buf_append(&p->hs, in, len)) {
+		pf_finish(p, kx__fail(p->eb, KX_ERR_PROTOCOL, "port-forward: the server's response is too large"));
+		return;
+	}
+	if (!p->headers_done) {
+		char *end = strstr(p->hs.data, "\r\n\r\n");
+		if (!end)
+			return;
+		p->headers_done = 1;
+		*end = '\0';
+		size_t head = (size_t)(end - p->hs.data) + 4;
+		if (sscanf(p->hs.data, "HTTP/1.%*d %d", &p->http_code) != 1) {
+			pf_finish(p, kx__fail(p->eb, KX_ERR_PROTOCOL, "port-forward: malformed response"));
+			return;
+		}
+		if (p->http_code == 101) {
+			upgraded(p, p->hs.data + head, p->hs.len - head);
+			kx_buf_free(&p->hs);
+			return;
+		}
+		const char *cl = strcasestr(p->hs.data, "\r\nContent-Length:");
+		p->body_expected = cl ? strtoul(cl + 17, NULL, 10) : 0;
+		kx_buf_consume(&p->hs, head);
+	}
+	if (p->hs.len >= p->body_expected) {
+		struct kx_status st;
+		kx_status_decode(p->hs.data, p->hs.len, p->http_code, &st);
+		kx__client_set_status(p->client, &st);
+		pf_finish(p, kx__fail(p->eb, KX_ERR_API, "%s", st.message));
+	}
+}
+
+static void conn_connected(void *ud)
+{
+	struct pf *p = ud;
+	char auth[8192];
+	int have = kx__auth_header(&p->ci, auth, sizeof auth);
+	struct kx_buf req = KX_BUF_INIT(1 << 20);
+	kx_err err = kx_buf_printf(&req,
+				   "POST %s/api/v1/namespaces/%s/pods/%s/portforward HTTP/1.1\r\nHost: %s\r\n"
+				   "User-Agent: kx/%s\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+				   "X-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n%s%s%s\r\n",
+				   p->ci.path_prefix, p->ns, p->opts->pod, p->ci.host_header, kx_version(),
+				   have ? "Authorization: " : "", have ? auth : "", have ? "\r\n" : "");
+	kx__memzero(auth, sizeof auth);
+	if (!err && kx__tlsconn_write(p->conn, req.data, req.len) != (long)req.len)
+		err = kx__fail(p->eb, KX_ERR_CLOSED, "port-forward: sending the upgrade request failed");
+	kx_buf_free_secret(&req);
+	if (err)
+		pf_finish(p, err);
+}
+
+static void conn_data(void *ud, const void *data, size_t len)
+{
+	struct pf *p = ud;
+	if (p->done)
+		return;
+	if (!p->upgraded) {
+		handshake(p, data, len);
+		return;
+	}
+	if (kx_spdy_feed(p->spdy, data, len, p->eb)) {
+		pf_finish(p, KX_ERR_PROTOCOL);
+		return;
+	}
+	flush(p);
+}
+
+static void conn_writable(void *ud)
+{
+	struct pf *p = ud;
+	size_t n;
+	const void *q = p->spdy ? kx_spdy_peek(p->spdy, &n) : NULL;
+	if (q && n) {
+		long w = kx__tlsconn_write(p->conn, q, n);
+		if (w > 0)
+			kx_spdy_consumed(p->spdy, (size_t)w);
+	}
+	flush(p);
+	if (p->spdy && kx_spdy_pending(p->spdy) < KX_SPDY_DEFAULT_QUEUE_CAP / 4)
+		resume_all(p);
+}
+
+static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
+{
+	struct pf *p = ud;
+	if (p->done)
+		return;
+	if (err && err != KX_ERR_CLOSED && ceb->msg[0])
+		pf_finish(p, kx__fail(p->eb, err, "%s", ceb->msg));
+	else
+		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod"));
+}
+
+static const struct kx_tlsconn_callbacks conn_callbacks = {
+	.on_connected = conn_connected,
+	.on_data = conn_data,
+	.on_writable = conn_writable,
+	.on_closed = conn_closed,
+};
+
+static int signal_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
+		     void *in, size_t len)
+{
+	struct pf *p = io->owner;
+	(void)in;
+	(void)len;
+	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
+		io->wsi = NULL;
+		return 0;
+	}
+	if (reason != LWS_CALLBACK_RAW_RX_FILE)
+		return 0;
+	struct signalfd_siginfo si;
+	while (read(lws_get_socket_fd(wsi), &si, sizeof si) == (ssize_t)sizeof si) {
+		/* A clean end: tell the server, then stop. */
+		if (p->spdy) {
+			kx_spdy_goaway(p->spdy, KX_SPDY_GOAWAY_OK, NULL);
+			size_t n;
+			const void *q = kx_spdy_peek(p->spdy, &n);
+			if (n && p->conn)
+				kx__tlsconn_write(p->conn, q, n);
+		}
+		pf_finish(p, KX_OK);
+	}
+	return 0;
+}
+
+static kx_err start_signals(struct pf *p)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &p->old_mask);
+	p->mask_saved = 1;
+	int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0)
+		return kx__fail(p->eb, KX_ERR_IO, "signalfd: %s", strerror(errno));
+	p->signal_io = (struct kx_io){.fn = signal_cb, .owner = p};
+	kx_err err = kx__loop_adopt_fd(p->loop, sfd, &p->signal_io, p->eb);
+	if (err)
+		close(sfd);
+	return err;
+}
+
+kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struct kx_errbuf *eb)
+{
+	if (!opts->pod || !opts->nports)
+		return kx__fail(eb, KX_ERR_INVALID, "port-forward needs a pod and at least one port");
+	struct pf *p = calloc(1, sizeof *p);
+	if (!p)
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	*p = (struct pf){.client = c, .opts = opts, .eb = eb,
+			 .ns = opts->namespace_ ? opts->namespace_ : kx_client_namespace(c),
+			 .hs = KX_BUF_INIT(PF_HANDSHAKE_MAX), .next_request = 0};
+	p->ping = (struct kx_timer){.fn = ping_fire, .ud = p};
+	kx_err err = kx__client_conn_info(c, &p->ci, eb);
+	if (!err)
+		err = kx__loop_new(&p->ci, &p->loop, eb);
+	if (!err && opts->handle_signals)
+		err = start_signals(p);
+	if (!err)
+		err = kx__tlsconn_open(p->loop, &p->ci, &conn_callbacks, p, &p->conn, eb);
+	if (!err) {
+		kx__loop_run(p->loop);
+		err = p->err;
+	}
+	kx__loop_free(p->loop); /* closes listeners and connections (their callbacks free them) */
+	while (p->conns)
+		conn_free(p->conns);
+	kx__tlsconn_free(p->conn);
+	kx_spdy_free(p->spdy);
+	kx_buf_free(&p->hs);
+	if (p->mask_saved)
+		sigprocmask(SIG_SETMASK, &p->old_mask, NULL);
+	kx__memzero(&p->ci.creds, sizeof p->ci.creds);
+	free(p);
+	return err;
+}

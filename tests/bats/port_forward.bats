@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# kx port-forward against the real cluster (SPDY/3.1 session to KWOK's kubelet
+# port-forward, forwarding to the fixture's echo/http servers), compared with
+# kubectl where kubectl can do the same.
+
+setup() {
+	load helpers
+	need_cluster
+	PF_OUT=$BATS_TEST_TMPDIR/pf.out
+	PF_ERR=$BATS_TEST_TMPDIR/pf.err
+}
+
+teardown() {
+	[ -z "${PF_PID:-}" ] || kill -INT "$PF_PID" 2>/dev/null || true
+	[ -z "${PF_PID:-}" ] || wait "$PF_PID" 2>/dev/null || true
+}
+
+# start_pf ARGS...: runs kx port-forward in the background, waits for its
+# "Forwarding from" lines, sets PORT_<remote> variables from them.
+start_pf() {
+	"$KX_BIN" port-forward "$@" >"$PF_OUT" 2>"$PF_ERR" &
+	PF_PID=$!
+	for _ in $(seq 100); do
+		grep -q '^Forwarding from' "$PF_OUT" 2>/dev/null && break
+		kill -0 "$PF_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.2
+	grep -q '^Forwarding from' "$PF_OUT" || { cat "$PF_ERR"; return 1; }
+}
+
+local_port() { # remote -> the local port of the first 127.0.0.1 line for it
+	sed -nE "s/^Forwarding from 127\.0\.0\.1:([0-9]+) -> $1\$/\1/p" "$PF_OUT" | head -1
+}
+
+@test "kubectl's messages: Forwarding from 127.0.0.1 and [::1], Handling connection for" {
+	start_pf pod/web-0 :7
+	p=$(local_port 7)
+	[ -n "$p" ]
+	grep -qx "Forwarding from \[::1\]:$p -> 7" "$PF_OUT"
+	run bash -c "echo hello | timeout 10 socat - TCP:127.0.0.1:$p"
+	assert_output "hello"
+	grep -qx "Handling connection for $p" "$PF_OUT"
+}
+
+@test "Ctrl-C (SIGINT) ends the forward cleanly with exit 0" {
+	start_pf pod/web-0 :7
+	kill -INT "$PF_PID"
+	rc=0
+	wait "$PF_PID" || rc=$?
+	PF_PID=
+	assert_equal "$rc" 0
+}
+
+@test "bytes: 50 concurrent connections of 1 MiB each through the echo server, every byte checked" {
+	start_pf pod/web-0 :7
+	p=$(local_port 7)
+	head -c 1048576 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
+	want=$(sha256sum <"$BATS_TEST_TMPDIR/blob" | cut -d' ' -f1)
+	for i in $(seq 50); do
+		(timeout 60 socat -t 30 - "TCP:127.0.0.1:$p" <"$BATS_TEST_TMPDIR/blob" | sha256sum | cut -d' ' -f1 >"$BATS_TEST_TMPDIR/sum.$i") &
+	done
+	wait_all=0
+	for job in $(jobs -p); do [ "$job" = "$PF_PID" ] || wait "$job" || wait_all=1; done
+	for i in $(seq 50); do
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/sum.$i")" "$want"
+	done
+	# kx still serves afterwards
+	run bash -c "echo after | timeout 10 socat - TCP:127.0.0.1:$p"
+	assert_output "after"
+}
+
+@test "a big transfer both ways: 32 MiB through one connection, checked" {
+	start_pf pod/web-0 :7
+	p=$(local_port 7)
+	head -c 33554432 /dev/urandom >"$BATS_TEST_TMPDIR/big"
+	got=$(timeout 60 socat -t 30 - "TCP:127.0.0.1:$p" <"$BATS_TEST_TMPDIR/big" | sha256sum | cut -d' ' -f1)
+	assert_equal "$got" "$(sha256sum <"$BATS_TEST_TMPDIR/big" | cut -d' ' -f1)"
+}
+
+@test "one bad connection does not end the session (kubectl exits with 'lost connection to pod')" {
+	start_pf pod/web-0 :99 :7
+	bad=$(local_port 99)
+	good=$(local_port 7)
+	# a client that stays until the pod side has answered
+	(sleep 3) | timeout 6 socat -t 5 - "TCP:127.0.0.1:$bad" || true
+	grep -q "error: an error occurred forwarding $bad -> 99: .*18099" "$PF_ERR"
+	kill -0 "$PF_PID"
+	run bash -c "echo still-here | timeout 10 socat - TCP:127.0.0.1:$good"
+	assert_output "still-here"
+}
+
+@test "svc/NAME with a named targetPort, random local port: the fixture's page" {
+	start_pf svc/web :http
+	p=$(local_port 80)
+	[ -n "$p" ]
+	run curl -fsS --max-time 10 "http://127.0.0.1:$p/"
+	assert_output "kx fixture web"
+}
+
+@test "deploy/NAME forwards to a Ready pod of the deployment; named container port" {
+	start_pf deploy/web :echo
+	p=$(local_port 7)
+	run bash -c "echo via-deploy | timeout 10 socat - TCP:127.0.0.1:$p"
+	assert_output "via-deploy"
+}
+
+@test "--address 127.0.0.1 listens there only; a port in use is a clear error" {
+	start_pf pod/web-0 :7 --address 127.0.0.1
+	p=$(local_port 7)
+	refute grep -q '::1' "$PF_OUT"
+	run kx port-forward pod/web-0 "$p:7" --address 127.0.0.1
+	assert_failure 1
+	assert_output --partial "unable to listen on 127.0.0.1:$p"
+}
+
+@test "bad input: kubectl-like errors, nothing started" {
+	run kx port-forward pod/web-0
+	assert_failure 1
+	assert_line --index 0 "error: TYPE/NAME and list of ports are required for port-forward"
+	run kx port-forward pod/web-0 0
+	assert_failure 1
+	assert_output "error: remote port must be > 0"
+	run kx port-forward pod/web-0 65536
+	assert_failure 1
+	assert_output --partial "error parsing remote port '65536'"
+	run kx port-forward pod/web-0 a:80
+	assert_failure 1
+	assert_output --partial "error parsing local port 'a'"
+	run kx port-forward pod/web-0 nope
+	assert_failure 1
+	assert_output "error: Pod 'web-0' does not have a named port 'nope'"
+	assert_equal "$output" "$(kubectl port-forward pod/web-0 nope 2>&1)"
+	run kx port-forward svc/web 81
+	assert_failure 1
+	assert_output "error: Service web does not have a service port 81"
+	run kx port-forward foo/web 80
+	assert_failure 1
+	assert_output 'error: the server doesn'"'"'t have a resource type "foo"'
+}
