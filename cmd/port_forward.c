@@ -10,19 +10,46 @@
 #include <kx/portforward.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct {
 	struct kx_strlist address;
 	const char *pod_running_timeout;
+	const char *ready_file;
 } o;
+
+/* The lines of the ready file, collected from the LISTENING events. */
+static struct kx_buf ready_lines = KX_BUF_INIT(1 << 20);
 
 static const struct kx_option pf_options[] = {
 	OPT_LIST(0, "address", &o.address, "ADDRESSES",
 		 "Addresses to listen on (comma separated); localhost = 127.0.0.1 and ::1 [default: localhost]"),
 	OPT_STRING_DEF(0, "pod-running-timeout", &o.pod_running_timeout, "DURATION", "1m0s",
 		       "How long to wait until at least one pod is running (e.g. 5s, 2m)"),
+	OPT_COMPLETE(0, "ready-file", &o.ready_file, "FILE", "file",
+		     "When every listener is up, write \"ADDRESS PORT REMOTE\" lines to FILE (atomically), for scripts to wait on"),
 	OPT_END(),
 };
+
+/* Write the ready file: a temporary file in the same directory, then rename,
+ * so a waiting script never reads it half-written. */
+static void write_ready_file(void)
+{
+	size_t n = strlen(o.ready_file) + 16;
+	char *tmp = malloc(n);
+	if (!tmp)
+		return;
+	snprintf(tmp, n, "%s.tmp%ld", o.ready_file, (long)getpid());
+	FILE *f = fopen(tmp, "w");
+	int ok = f && fwrite(ready_lines.data ? ready_lines.data : "", 1, ready_lines.len, f) == ready_lines.len;
+	if (f && fclose(f))
+		ok = 0;
+	if (!ok || rename(tmp, o.ready_file)) {
+		kx_warn("could not write the ready file %s", o.ready_file);
+		unlink(tmp);
+	}
+	free(tmp);
+}
 
 static const char *str_at(const cJSON *obj, const char *a, const char *b)
 {
@@ -87,7 +114,12 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 {
 	(void)ud;
 	switch (ev) {
+	case KX_PF_READY:
+		if (o.ready_file)
+			write_ready_file();
+		break;
 	case KX_PF_LISTENING:
+		kx_buf_printf(&ready_lines, "%s %d %d\n", addr, local, remote);
 		if (strchr(addr, ':'))
 			printf("Forwarding from [%s]:%d -> %d\n", addr, local, remote);
 		else
@@ -231,6 +263,7 @@ done:
 		free((char *)addrs[i]);
 	free(addrs);
 	kx_strlist_free(&o.address);
+	kx_buf_free(&ready_lines);
 	return rc;
 }
 

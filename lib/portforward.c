@@ -538,6 +538,8 @@ static void upgraded(struct pf *p, const char *rest, size_t rest_len)
 	kx_err err = kx_spdy_new(&spdy_callbacks, p, &p->spdy, p->eb);
 	if (!err)
 		err = start_listeners(p);
+	if (!err)
+		event(p, KX_PF_READY, NULL, 0, 0, NULL);
 	if (!err && rest_len)
 		err = kx_spdy_feed(p->spdy, rest, rest_len, p->eb);
 	if (err) {

@@ -16,6 +16,7 @@ enum kx_pf_event {
 	KX_PF_LISTENING,   /* addr:local -> remote is accepting */
 	KX_PF_CONNECTION,  /* a connection to local was accepted */
 	KX_PF_CONN_ERROR,  /* one connection failed (message says why); the others go on */
+	KX_PF_READY,       /* every listener is up (after the LISTENING events) */
 };
 
 /* addr is numeric ("127.0.0.1", "::1"); message is NULL except for errors. */

@@ -138,3 +138,19 @@ local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 	assert_failure 1
 	assert_output 'error: the server doesn'"'"'t have a resource type "foo"'
 }
+
+@test "--ready-file: written once every listener is up, with the real (random) ports" {
+	rf=$BATS_TEST_TMPDIR/ready
+	start_pf pod/web-0 :7 :80 --ready-file "$rf"
+	for _ in $(seq 50); do [ -s "$rf" ] && break; sleep 0.1; done
+	p7=$(local_port 7)
+	p80=$(local_port 80)
+	grep -qx "127.0.0.1 $p7 7" "$rf"
+	grep -qx "::1 $p7 7" "$rf"
+	grep -qx "127.0.0.1 $p80 80" "$rf"
+	assert_equal "$(wc -l <"$rf")" 4
+	# what a CI script does with it
+	port=$(awk '$1 == "127.0.0.1" && $3 == 80 {print $2}' "$rf")
+	run curl -fsS --max-time 10 "http://127.0.0.1:$port/"
+	assert_output "kx fixture web"
+}
