@@ -16,7 +16,15 @@ static struct {
 	struct kx_strlist address;
 	const char *pod_running_timeout;
 	const char *ready_file;
+	int exit_on_pod_loss;
 } o;
+
+/* What the resolver needs to choose a pod again. */
+struct resolver {
+	struct kx_client *c;
+	const char *ns, *target;
+	long timeout;
+};
 
 /* The lines of the ready file, collected from the LISTENING events. */
 static struct kx_buf ready_lines = KX_BUF_INIT(1 << 20);
@@ -26,6 +34,8 @@ static const struct kx_option pf_options[] = {
 		 "Addresses to listen on (comma separated); localhost = 127.0.0.1 and ::1 [default: localhost]"),
 	OPT_STRING_DEF(0, "pod-running-timeout", &o.pod_running_timeout, "DURATION", "1m0s",
 		       "How long to wait until at least one pod is running (e.g. 5s, 2m)"),
+	OPT_BOOL(0, "exit-on-pod-loss", &o.exit_on_pod_loss,
+		 "Exit (status 1) when the pod goes away or the connection breaks, as kubectl does, instead of re-resolving the target"),
 	OPT_COMPLETE(0, "ready-file", &o.ready_file, "FILE", "file",
 		     "When every listener is up, write \"ADDRESS PORT REMOTE\" lines to FILE (atomically), for scripts to wait on"),
 	OPT_END(),
@@ -114,6 +124,13 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 {
 	(void)ud;
 	switch (ev) {
+	case KX_PF_POD_LOST:
+		fprintf(stderr, "Lost the pod (%s); waiting for a %spod to forward to\n", msg ? msg : "gone",
+			"Ready ");
+		break;
+	case KX_PF_POD_RESUMED:
+		fprintf(stderr, "Forwarding to pod %s\n", msg ? msg : "");
+		break;
 	case KX_PF_READY:
 		if (o.ready_file)
 			write_ready_file();
@@ -134,6 +151,31 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 		break;
 	}
 	fflush(stdout);
+}
+
+/* kx+: choose the pod again after the old one went away (a watch waits for one). */
+static kx_err resolve_again(void *ud, char *pod, size_t n, struct kx_errbuf *eb)
+{
+	struct resolver *r = ud;
+	cJSON *obj = NULL;
+	kx_err err = kx_pod_resolve(r->c, r->ns, r->target, KX_PICK_READY, r->timeout, &obj, eb);
+	if (!err) {
+		const char *name = str_at(obj, "metadata", "name");
+		if (name && kx_pod_is_ready(obj))
+			snprintf(pod, n, "%s", name);
+		else
+			err = KX_ERR_NOT_FOUND;
+	}
+	if (err == KX_ERR_API) {
+		const struct kx_status *st = kx_client_status(r->c);
+		memset(eb, 0, sizeof *eb);
+		snprintf(eb->msg, sizeof eb->msg, "no Ready pod for %.100s within --pod-running-timeout: %.300s",
+			 r->target, st ? st->message : "");
+	} else if (err == KX_ERR_NOT_FOUND && !eb->msg[0]) {
+		snprintf(eb->msg, sizeof eb->msg, "no Ready pod for %.100s within --pod-running-timeout", r->target);
+	}
+	cJSON_Delete(obj);
+	return err;
 }
 
 static int pf_run(const struct kx_invocation *inv)
@@ -242,9 +284,11 @@ static int pf_run(const struct kx_invocation *inv)
 			ports[i].local = target;
 		ports[i].remote = target;
 	}
+	struct resolver r = {.c = c, .ns = ns, .target = inv->argv[0], .timeout = timeout};
 	struct kx_pf_opts po = {
 		.namespace_ = ns, .pod = pod_name, .ports = ports, .nports = (size_t)nports,
 		.addresses = addrs, .naddresses = naddrs, .on_event = on_event, .handle_signals = 1,
+		.resolve = resolve_again, .resolve_ud = &r, .exit_on_pod_loss = o.exit_on_pod_loss,
 	};
 	err = kx_port_forward(c, &po, &eb);
 	if (!err)

@@ -245,20 +245,33 @@ kx_err kx_pod_resolve(struct kx_client *c, const char *ns, const char *target,
 		return err;
 	long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	if (!strcmp(resource, "pods")) {
-		if ((err = kx_resource_path(c, "pods", ns, name, NULL, &path, eb)) ||
-		    (err = kx_client_get(c, path.data, &obj, eb)))
+		if ((err = kx_resource_path(c, "pods", ns, name, NULL, &path, eb)))
 			goto done;
+		struct kx_errbuf geb = {0};
+		err = kx_client_get(c, path.data, &obj, &geb);
+		const struct kx_status *st = kx_client_status(c);
+		/* kx+: with a wait allowed, a missing pod may still appear (re-created). */
+		int missing = err == KX_ERR_API && st && st->code == 404;
+		if (err && !(missing && pick == KX_PICK_READY && timeout_ms > 0)) {
+			kx__fail(eb, err, "%s", geb.msg);
+			goto done;
+		}
+		err = KX_OK;
 		/* A named pod: kubectl takes it as it is; kx+ may wait for it to qualify. */
-		if (pick == KX_PICK_READY && !qualifies(obj, pick) && timeout_ms > 0) {
+		if (pick == KX_PICK_READY && (!obj || !qualifies(obj, pick)) && timeout_ms > 0) {
 			struct wait_ctx w = {.pick = pick, .name = name};
 			char wpath[1024];
 			snprintf(wpath, sizeof wpath, "/api/v1/namespaces/%s/pods?watch=1&fieldSelector=metadata.name%%3D%s&timeoutSeconds=%ld",
 				 ns, name, (timeout_ms + 999) / 1000);
-			kx_client_watch(c, wpath, timeout_ms, on_event, &w, NULL);
+			kx_client_watch(c, wpath, timeout_ms + 1000, on_event, &w, NULL);
 			if (w.found) {
 				cJSON_Delete(obj);
 				obj = w.found;
 			}
+		}
+		if (!obj) {
+			err = kx__fail(eb, KX_ERR_NOT_FOUND, "pod %s did not appear within the timeout", name);
+			goto done;
 		}
 		*pod = obj;
 		obj = NULL;

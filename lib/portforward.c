@@ -8,6 +8,7 @@
 #include "loop.h"
 #include "spdy.h"
 #include "tlsconn.h"
+#include "watchconn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +27,7 @@
 #define PF_READ_CHUNK (64 * 1024)
 #define PF_PING_MS 5000
 #define PF_MAX_LISTENERS 64
+#define PF_RECONNECT_TRIES 20
 
 struct pf;
 
@@ -49,6 +51,7 @@ struct pf_conn {
 	int remote_fin;            /* the pod finished sending */
 	int write_shut;
 	int paused;                /* local reading stopped (backpressure or not ready) */
+	int pending;               /* accepted while reconnecting: no streams yet */
 	int data_reset;            /* the pod's side reset the data stream */
 	int err_done;              /* the error stream ended (its text, if any, reported) */
 	int closing;
@@ -77,6 +80,13 @@ struct pf {
 	struct kx_timer ping;
 	int done;
 	kx_err err;
+	/* survival */
+	char pod[256];
+	struct kx_watchconn *watch;
+	int listening;
+	int reconnecting;
+	int tries;
+	struct kx_timer reconnect;
 };
 
 kx_err kx_pf_parse_spec(const char *spec, int *local, int *remote, char *remote_name, size_t nn,
@@ -143,7 +153,7 @@ static void flush(struct pf *p)
 static struct pf_conn *conn_by_stream(struct pf *p, uint32_t id)
 {
 	for (struct pf_conn *c = p->conns; c; c = c->next)
-		if (c->err_id == id || c->data_id == id)
+		if (!c->closing && !c->pending && (c->err_id == id || c->data_id == id))
 			return c;
 	return NULL;
 }
@@ -298,6 +308,28 @@ static void resume_all(struct pf *p)
 			set_paused(c, 0);
 }
 
+/* Open the connection's error and data streams on the current session. */
+static int conn_open_streams(struct pf_conn *c)
+{
+	struct pf *p = c->pf;
+	char port[16], req[16];
+	snprintf(port, sizeof port, "%d", c->remote);
+	snprintf(req, sizeof req, "%u", p->next_request++);
+	/* The error stream is half-closed at once (FIN on SYN_STREAM: a FIN sent
+	 * before the reply would be dropped); the data stream carries the bytes. */
+	struct kx_spdy_pair eh[] = {{"streamtype", "error"}, {"port", port}, {"requestid", req}};
+	struct kx_spdy_pair dh[] = {{"streamtype", "data"}, {"port", port}, {"requestid", req}};
+	struct kx_errbuf eb2 = {0};
+	if (kx_spdy_open_stream(p->spdy, eh, 3, 1, &c->err_id, &eb2) ||
+	    kx_spdy_open_stream(p->spdy, dh, 3, 0, &c->data_id, &eb2)) {
+		event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, eb2.msg);
+		return -1;
+	}
+	c->pending = 0;
+	flush(p);
+	return 0;
+}
+
 static void accept_one(struct pf_listener *l)
 {
 	struct pf *p = l->pf;
@@ -312,27 +344,13 @@ static void accept_one(struct pf_listener *l)
 		close(fd);
 		return;
 	}
-	*c = (struct pf_conn){.pf = p, .local = l->local, .remote = l->remote,
+	*c = (struct pf_conn){.pf = p, .local = l->local, .remote = l->remote, .pending = 1,
 			      .to_local = KX_BUF_INIT(PF_TO_LOCAL_MAX + PF_READ_CHUNK * 4),
 			      .err_text = KX_BUF_INIT(64 * 1024)};
-	char port[16], req[16];
-	snprintf(port, sizeof port, "%d", l->remote);
-	snprintf(req, sizeof req, "%u", p->next_request++);
-	/* The error stream is half-closed at once (FIN on SYN_STREAM: a FIN sent
-	 * before the reply would be dropped); the data stream carries the bytes. */
-	struct kx_spdy_pair eh[] = {{"streamtype", "error"}, {"port", port}, {"requestid", req}};
-	struct kx_spdy_pair dh[] = {{"streamtype", "data"}, {"port", port}, {"requestid", req}};
-	struct kx_errbuf eb2 = {0};
-	if (kx_spdy_open_stream(p->spdy, eh, 3, 1, &c->err_id, &eb2) ||
-	    kx_spdy_open_stream(p->spdy, dh, 3, 0, &c->data_id, &eb2)) {
-		event(p, KX_PF_CONN_ERROR, l->addr, l->local, l->remote, eb2.msg);
-		close(fd);
-		free(c);
-		return;
-	}
 	c->next = p->conns;
 	p->conns = c;
 	c->io = (struct kx_io){.fn = conn_cb, .owner = c};
+	struct kx_errbuf eb2 = {0};
 	if (kx__loop_adopt_fd(p->loop, fd, &c->io, &eb2)) {
 		close(fd);
 		c->closing = 1;
@@ -340,7 +358,9 @@ static void accept_one(struct pf_listener *l)
 		return;
 	}
 	set_paused(c, 1); /* until the data stream's reply */
-	flush(p);
+	/* While kx looks for a new pod, the connection waits for the new session. */
+	if (!p->reconnecting && p->spdy && conn_open_streams(c))
+		conn_close(c);
 }
 
 static int listener_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
@@ -532,20 +552,34 @@ static void ping_fire(void *ud)
 	kx__timer_arm(p->loop, &p->ping, PF_PING_MS);
 }
 
+static void start_watch(struct pf *p);
+
 static void upgraded(struct pf *p, const char *rest, size_t rest_len)
 {
 	p->upgraded = 1;
 	kx_err err = kx_spdy_new(&spdy_callbacks, p, &p->spdy, p->eb);
-	if (!err)
+	if (!err && !p->listening) {
 		err = start_listeners(p);
-	if (!err)
-		event(p, KX_PF_READY, NULL, 0, 0, NULL);
+		if (!err) {
+			p->listening = 1;
+			event(p, KX_PF_READY, NULL, 0, 0, NULL);
+		}
+	}
 	if (!err && rest_len)
 		err = kx_spdy_feed(p->spdy, rest, rest_len, p->eb);
 	if (err) {
 		pf_finish(p, err);
 		return;
 	}
+	if (p->reconnecting) {
+		p->reconnecting = 0;
+		p->tries = 0;
+		event(p, KX_PF_POD_RESUMED, NULL, 0, 0, p->pod);
+		for (struct pf_conn *c = p->conns; c; c = c->next)
+			if (c->pending && !c->closing && conn_open_streams(c))
+				conn_close(c);
+	}
+	start_watch(p);
 	kx__timer_arm(p->loop, &p->ping, PF_PING_MS);
 }
 
@@ -576,6 +610,11 @@ static void handshake(struct pf *p, const char *in, size_t len)
 		kx_buf_consume(&p->hs, head);
 	}
 	if (p->hs.len >= p->body_expected) {
+		if (p->reconnecting) {
+			/* The new pod is not ready for us yet (or went away again): retry. */
+			kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
+			return;
+		}
 		struct kx_status st;
 		kx_status_decode(p->hs.data, p->hs.len, p->http_code, &st);
 		kx__client_set_status(p->client, &st);
@@ -593,7 +632,7 @@ static void conn_connected(void *ud)
 				   "POST %s/api/v1/namespaces/%s/pods/%s/portforward HTTP/1.1\r\nHost: %s\r\n"
 				   "User-Agent: kx/%s\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
 				   "X-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n%s%s%s\r\n",
-				   p->ci.path_prefix, p->ns, p->opts->pod, p->ci.host_header, kx_version(),
+				   p->ci.path_prefix, p->ns, p->pod, p->ci.host_header, kx_version(),
 				   have ? "Authorization: " : "", have ? auth : "", have ? "\r\n" : "");
 	kx__memzero(auth, sizeof auth);
 	if (!err && kx__tlsconn_write(p->conn, req.data, req.len) != (long)req.len)
@@ -634,11 +673,23 @@ static void conn_writable(void *ud)
 		resume_all(p);
 }
 
+static void pod_lost(struct pf *p, const char *why);
+
 static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 {
 	struct pf *p = ud;
 	if (p->done)
 		return;
+	if (p->reconnecting) {
+		/* A new session failed before it was up: try again shortly. */
+		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
+		return;
+	}
+	if (p->listening) {
+		/* The session broke after forwarding had started: kx carries on. */
+		pod_lost(p, ceb && ceb->msg[0] ? ceb->msg : "the connection to the pod was lost");
+		return;
+	}
 	if (err && err != KX_ERR_CLOSED && ceb->msg[0])
 		pf_finish(p, kx__fail(p->eb, err, "%s", ceb->msg));
 	else
@@ -698,6 +749,123 @@ static kx_err start_signals(struct pf *p)
 	return err;
 }
 
+/* ---- survival: the pod goes away, kx finds another ---- */
+
+static void start_session(struct pf *p);
+
+static void watch_event(void *ud, const char *type, const cJSON *obj)
+{
+	struct pf *p = ud;
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
+	if (!name || strcmp(name, p->pod) || p->reconnecting)
+		return;
+	const char *phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(obj, "status"), "phase"));
+	if (!strcmp(type, "DELETED"))
+		pod_lost(p, "deleted");
+	else if (cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp"))
+		pod_lost(p, "being deleted");
+	else if (phase && strcmp(phase, "Running"))
+		pod_lost(p, phase);
+}
+
+static void watch_end(void *ud, kx_err err, const char *message)
+{
+	struct pf *p = ud;
+	(void)err;
+	(void)message;
+	/* Watches end (server timeouts, restarts): a new one starts from the timer. */
+	if (!p->done && !p->reconnecting)
+		kx__timer_arm(p->loop, &p->reconnect, 1000);
+}
+
+static const struct kx_watchconn_callbacks watch_callbacks = {
+	.on_event = watch_event,
+	.on_end = watch_end,
+};
+
+static void start_watch(struct pf *p)
+{
+	if (!p->opts->resolve && !p->opts->exit_on_pod_loss)
+		return; /* kubectl's behaviour: only the session matters */
+	struct kx_buf path = KX_BUF_INIT(1 << 16);
+	char sel[300];
+	snprintf(sel, sizeof sel, "metadata.name=%s", p->pod);
+	kx_err err = kx_buf_printf(&path, "%s/api/v1/namespaces/%s/pods?watch=1", p->ci.path_prefix, p->ns);
+	if (!err)
+		err = kx__buf_query(&path, "fieldSelector", sel);
+	struct kx_errbuf eb2 = {0};
+	kx__watchconn_free(p->watch);
+	p->watch = NULL;
+	if (!err)
+		kx__watchconn_open(p->loop, &p->ci, path.data, &watch_callbacks, p, &p->watch, &eb2);
+	kx_buf_free(&path);
+}
+
+static void pod_lost(struct pf *p, const char *why)
+{
+	if (p->done || p->reconnecting)
+		return;
+	if (!p->opts->resolve || p->opts->exit_on_pod_loss) {
+		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod %s (%s)", p->pod, why));
+		return;
+	}
+	p->reconnecting = 1;
+	event(p, KX_PF_POD_LOST, NULL, 0, 0, why);
+	/* Connections on the old session cannot move: close them. New ones wait. */
+	for (struct pf_conn *c = p->conns; c; c = c->next)
+		if (!c->pending)
+			conn_close(c);
+	kx__timer_arm(p->loop, &p->reconnect, 0);
+}
+
+/* Timer: (re)start the watch, or replace the session (outside any callback of
+ * the objects freed here). */
+static void reconnect_fire(void *ud)
+{
+	struct pf *p = ud;
+	if (p->done)
+		return;
+	if (!p->reconnecting) {
+		start_watch(p);
+		return;
+	}
+	kx__watchconn_free(p->watch);
+	p->watch = NULL;
+	kx__tlsconn_free(p->conn);
+	p->conn = NULL;
+	kx_spdy_free(p->spdy);
+	p->spdy = NULL;
+	p->session_paused = 0;
+	if (++p->tries > PF_RECONNECT_TRIES) {
+		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod: gave up after %d attempts",
+				      PF_RECONNECT_TRIES));
+		return;
+	}
+	struct kx_errbuf eb2 = {0};
+	kx_err err = p->opts->resolve(p->opts->resolve_ud, p->pod, sizeof p->pod, &eb2);
+	if (err) {
+		pf_finish(p, kx__fail(p->eb, err, "%s", eb2.msg[0] ? eb2.msg : "no pod to forward to"));
+		return;
+	}
+	start_session(p);
+}
+
+static void start_session(struct pf *p)
+{
+	p->upgraded = p->headers_done = 0;
+	p->http_code = 0;
+	p->body_expected = 0;
+	kx_buf_free(&p->hs);
+	p->hs = (struct kx_buf)KX_BUF_INIT(PF_HANDSHAKE_MAX);
+	struct kx_errbuf eb2 = {0};
+	if (kx__tlsconn_open(p->loop, &p->ci, &conn_callbacks, p, &p->conn, &eb2)) {
+		/* Try again shortly: the API server may be restarting. */
+		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
+	}
+}
+
 kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struct kx_errbuf *eb)
 {
 	if (!opts->pod || !opts->nports)
@@ -709,6 +877,8 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 			 .ns = opts->namespace_ ? opts->namespace_ : kx_client_namespace(c),
 			 .hs = KX_BUF_INIT(PF_HANDSHAKE_MAX), .next_request = 0};
 	p->ping = (struct kx_timer){.fn = ping_fire, .ud = p};
+	p->reconnect = (struct kx_timer){.fn = reconnect_fire, .ud = p};
+	snprintf(p->pod, sizeof p->pod, "%s", opts->pod);
 	kx_err err = kx__client_conn_info(c, &p->ci, eb);
 	if (!err)
 		err = kx__loop_new(&p->ci, &p->loop, eb);
@@ -723,6 +893,7 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 	kx__loop_free(p->loop); /* closes listeners and connections (their callbacks free them) */
 	while (p->conns)
 		conn_free(p->conns);
+	kx__watchconn_free(p->watch);
 	kx__tlsconn_free(p->conn);
 	kx_spdy_free(p->spdy);
 	kx_buf_free(&p->hs);

@@ -17,11 +17,17 @@ enum kx_pf_event {
 	KX_PF_CONNECTION,  /* a connection to local was accepted */
 	KX_PF_CONN_ERROR,  /* one connection failed (message says why); the others go on */
 	KX_PF_READY,       /* every listener is up (after the LISTENING events) */
+	KX_PF_POD_LOST,    /* the pod went away or the session broke (message: why); kx re-resolves */
+	KX_PF_POD_RESUMED, /* forwarding again, to the pod named in message */
 };
 
 /* addr is numeric ("127.0.0.1", "::1"); message is NULL except for errors. */
 typedef void (*kx_pf_event_fn)(void *ud, enum kx_pf_event ev, const char *addr, int local,
 			       int remote, const char *message);
+
+/* Choose the pod to forward to (again): write its name to pod. Blocking; may
+ * wait (up to the caller's timeout) for a qualifying pod to appear. */
+typedef kx_err (*kx_pf_resolve_fn)(void *ud, char *pod, size_t n, struct kx_errbuf *eb);
 
 struct kx_pf_opts {
 	const char *namespace_;            /* NULL = the client's */
@@ -33,6 +39,13 @@ struct kx_pf_opts {
 	kx_pf_event_fn on_event;
 	void *ud;
 	int handle_signals;                /* SIGINT/SIGTERM/SIGHUP end the forward cleanly (KX_OK) */
+	/* kx+: when the pod goes away (deleted, no longer Running) or the session
+	 * breaks, call resolve and carry on with the pod it names; connections
+	 * accepted meanwhile wait. NULL, or exit_on_pod_loss: end with KX_ERR_CLOSED
+	 * ("lost connection to pod") as kubectl does. */
+	kx_pf_resolve_fn resolve;
+	void *resolve_ud;
+	int exit_on_pod_loss;
 };
 
 /* Connect, listen, and forward until a signal (returns KX_OK) or until the

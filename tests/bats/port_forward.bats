@@ -154,3 +154,72 @@ local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 	run curl -fsS --max-time 10 "http://127.0.0.1:$port/"
 	assert_output "kx fixture web"
 }
+
+# --- kx+: the forward that does not die ---------------------------------------
+# These tests play the controller: they delete pods and create the replacements.
+
+restore_pods() {
+	kubectl apply -f "$KX_ROOT/tests/cluster/manifests/deployment-pods.yaml" >/dev/null
+	kubectl apply -f "$KX_ROOT/tests/cluster/manifests/workloads.yaml" >/dev/null 2>&1 || true
+	kubectl wait --for=condition=Ready pod -l app=web-deploy --timeout=30s >/dev/null
+	kubectl wait --for=condition=Ready pod/solo --timeout=30s >/dev/null
+}
+
+echo_through() { # port text: the text back through the forward, within 15 s
+	timeout 15 socat -t 5 - "TCP:127.0.0.1:$1" <<<"$2"
+}
+
+@test "survival: the deployment's pods are replaced; new connections reach the new pod, kx never restarts" {
+	start_pf deploy/web :7
+	p=$(local_port 7)
+	assert_equal "$(echo_through "$p" before)" "before"
+	kubectl delete pod web-deploy-a web-deploy-b --wait=false >/dev/null
+	kubectl wait --for=delete pod/web-deploy-a pod/web-deploy-b --timeout=30s >/dev/null
+	sed -e 's/web-deploy-a/web-deploy-new/' "$KX_ROOT/tests/cluster/manifests/deployment-pods.yaml" |
+		awk 'BEGIN{RS="---"} NR==1' | kubectl apply -f - >/dev/null
+	got=$(echo_through "$p" after)
+	kubectl delete pod web-deploy-new --wait=false >/dev/null
+	restore_pods
+	assert_equal "$got" "after"
+	kill -0 "$PF_PID"
+	grep -q "^Lost the pod" "$PF_ERR"
+	grep -qx "Forwarding to pod web-deploy-new" "$PF_ERR"
+}
+
+@test "survival: a bare pod/NAME waits for a pod of that name to be Running again" {
+	start_pf pod/solo :80
+	p=$(local_port 80)
+	kubectl delete pod solo --wait=false >/dev/null
+	kubectl wait --for=delete pod/solo --timeout=30s >/dev/null
+	restore_pods
+	run curl -fsS --max-time 15 --retry 3 --retry-all-errors "http://127.0.0.1:$p/"
+	assert_output "kx fixture web"
+	grep -qx "Forwarding to pod solo" "$PF_ERR"
+}
+
+@test "survival: KWOK (the kubelet) killed and restarted mid-forward: the forward recovers" {
+	start_pf pod/web-0 :7
+	p=$(local_port 7)
+	assert_equal "$(echo_through "$p" before)" "before"
+	"$KX_ROOT/tests/cluster/restart" kwok
+	kubectl wait --for=condition=Ready node --all --timeout=30s >/dev/null
+	got=""
+	for _ in $(seq 20); do
+		got=$(echo_through "$p" after 2>/dev/null) && [ "$got" = after ] && break
+		sleep 0.5
+	done
+	assert_equal "$got" "after"
+	kill -0 "$PF_PID"
+}
+
+@test "--exit-on-pod-loss: kubectl's behaviour, exit 1 when the pod goes away" {
+	start_pf pod/solo :80 --exit-on-pod-loss
+	kubectl delete pod solo --wait=false >/dev/null
+	rc=0
+	timeout 20 tail --pid="$PF_PID" -f /dev/null || fail "kx did not exit"
+	wait "$PF_PID" || rc=$?
+	PF_PID=
+	restore_pods
+	assert_equal "$rc" 1
+	grep -q "^error: lost connection to pod solo" "$PF_ERR"
+}
