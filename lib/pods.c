@@ -195,7 +195,7 @@ static int qualifies(const cJSON *pod, enum kx_pod_pick pick)
 }
 
 /* The best pod of a list, or NULL. */
-static const cJSON *pick_best(const cJSON *items, enum kx_pod_pick pick, int need_qualified)
+const cJSON *kx__pods_pick_best(const cJSON *items, enum kx_pod_pick pick, int need_qualified)
 {
 	const cJSON *best = NULL, *p;
 	cJSON_ArrayForEach(p, items) {
@@ -287,7 +287,7 @@ kx_err kx_pod_resolve(struct kx_client *c, const char *ns, const char *target,
 	    (err = kx_client_get(c, path.data, &list, eb)))
 		goto done;
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
-	const cJSON *best = pick_best(items, pick, 1);
+	const cJSON *best = kx__pods_pick_best(items, pick, 1);
 	if (!best && timeout_ms > 0) {
 		/* Nothing qualifies yet: watch from the list's version until one does. */
 		struct wait_ctx w = {.pick = pick};
@@ -309,7 +309,7 @@ kx_err kx_pod_resolve(struct kx_client *c, const char *ns, const char *target,
 		}
 	}
 	if (!best && pick == KX_PICK_KUBECTL)
-		best = pick_best(items, pick, 0); /* kubectl takes it and fails on its phase later */
+		best = kx__pods_pick_best(items, pick, 0); /* kubectl takes it and fails on its phase later */
 	if (!best) {
 		err = kx__fail(eb, KX_ERR_NOT_FOUND, "no %spod found for %s/%s (selector %s)",
 			       pick == KX_PICK_READY ? "ready " : "running ", resource, name, sel.data);

@@ -223,3 +223,39 @@ echo_through() { # port text: the text back through the forward, within 15 s
 	assert_equal "$rc" 1
 	grep -q "^error: lost connection to pod solo" "$PF_ERR"
 }
+
+@test "a Service without a selector and a UDP-only port: kubectl's refusals" {
+	kubectl apply -f - >/dev/null <<-YAML
+	apiVersion: v1
+	kind: Service
+	metadata: {name: noselector}
+	spec:
+	  ports: [{port: 80}]
+	---
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: udp-only}
+	spec:
+	  nodeName: $KX_TEST_NODE
+	  containers: [{name: main, image: busybox, ports: [{name: dns, containerPort: 53, protocol: UDP}]}]
+	YAML
+	kubectl wait --for=condition=Ready pod/udp-only --timeout=20s >/dev/null
+	run kx port-forward svc/noselector 80
+	assert_failure 1
+	assert_output --partial "invalid service 'noselector': Service is defined without a selector"
+	run kx port-forward pod/udp-only 53
+	k=$(kubectl port-forward pod/udp-only 53 2>&1 || true)
+	kubectl delete svc noselector >/dev/null
+	kubectl delete pod udp-only --wait=false >/dev/null
+	assert_failure 1
+	assert_output "error: UDP protocol is not supported for 53"
+	assert_equal "$output" "$k"
+}
+
+@test "--address with a list: 127.0.0.1,::1 listens on both" {
+	start_pf pod/web-0 :7 --address 127.0.0.1,::1
+	p=$(local_port 7)
+	grep -qx "Forwarding from \[::1\]:$p -> 7" "$PF_OUT"
+	run bash -c "echo six | timeout 10 socat - TCP6:[::1]:$p"
+	assert_output "six"
+}
