@@ -335,11 +335,27 @@ static void conn_writable(void *ud)
 	p->s->ops->kick(p->s); /* room in the queue: more stdin may go */
 }
 
+/* Is the collected error-stream text a complete Status document? */
+static int complete_status(const struct kx_buf *b)
+{
+	cJSON *doc = b->len ? cJSON_ParseWithLength(b->data, b->len) : NULL;
+	int yes = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "status"));
+	cJSON_Delete(doc);
+	return yes;
+}
+
 static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 {
 	struct spdy_state *p = ud;
 	struct kx_exec_session *s = p->s;
 	if (s->done || s->got_status) {
+		kx__loop_stop(s->loop);
+		return;
+	}
+	/* The server may close the connection right after the Status, before the
+	 * error stream's RST reaches us: a complete Status is the answer. */
+	if (complete_status(&p->status)) {
+		kx__exec_status(s, p->status.data, p->status.len);
 		kx__loop_stop(s->loop);
 		return;
 	}

@@ -177,6 +177,12 @@ echo_through() { # port text: the text back through the forward, within 15 s
 	kubectl wait --for=delete pod/web-deploy-a pod/web-deploy-b --timeout=30s >/dev/null
 	sed -e 's/web-deploy-a/web-deploy-new/' "$KX_ROOT/tests/cluster/manifests/deployment-pods.yaml" |
 		awk 'BEGIN{RS="---"} NR==1' | kubectl apply -f - >/dev/null
+	# kx may first move to the other old pod while it is being deleted; wait
+	# (bounded) until it settles on the replacement.
+	for _ in $(seq 150); do
+		grep -qx "Forwarding to pod web-deploy-new" "$PF_ERR" && break
+		sleep 0.1
+	done
 	got=$(echo_through "$p" after)
 	kubectl delete pod web-deploy-new --wait=false >/dev/null
 	restore_pods
