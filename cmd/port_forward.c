@@ -154,16 +154,19 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 }
 
 /* kx+: choose the pod again after the old one went away (a watch waits for one). */
-static kx_err resolve_again(void *ud, char *pod, size_t n, struct kx_errbuf *eb)
+static kx_err resolve_again(void *ud, char *pod, size_t n, char *rv, size_t rvn,
+			    struct kx_errbuf *eb)
 {
 	struct resolver *r = ud;
 	cJSON *obj = NULL;
 	kx_err err = kx_pod_resolve(r->c, r->ns, r->target, KX_PICK_READY, r->timeout, &obj, eb);
 	if (!err) {
 		const char *name = str_at(obj, "metadata", "name");
-		if (name && kx_pod_is_ready(obj))
+		const char *v = str_at(obj, "metadata", "resourceVersion");
+		if (name && kx_pod_is_ready(obj)) {
 			snprintf(pod, n, "%s", name);
-		else
+			snprintf(rv, rvn, "%s", v ? v : "");
+		} else
 			err = KX_ERR_NOT_FOUND;
 	}
 	if (err == KX_ERR_API) {
@@ -287,6 +290,7 @@ static int pf_run(const struct kx_invocation *inv)
 	struct resolver r = {.c = c, .ns = ns, .target = inv->argv[0], .timeout = timeout};
 	struct kx_pf_opts po = {
 		.namespace_ = ns, .pod = pod_name, .ports = ports, .nports = (size_t)nports,
+		.pod_resource_version = str_at(pod, "metadata", "resourceVersion"),
 		.addresses = addrs, .naddresses = naddrs, .on_event = on_event, .handle_signals = 1,
 		.resolve = resolve_again, .resolve_ud = &r, .exit_on_pod_loss = o.exit_on_pod_loss,
 	};

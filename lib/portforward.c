@@ -82,6 +82,7 @@ struct pf {
 	kx_err err;
 	/* survival */
 	char pod[256];
+	char rv[64];               /* the pod's resourceVersion: the watch starts there */
 	struct kx_watchconn *watch;
 	int listening;
 	int reconnecting;
@@ -758,8 +759,16 @@ static void watch_event(void *ud, const char *type, const cJSON *obj)
 	struct pf *p = ud;
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
+	if (!strcmp(type, "ERROR")) {
+		/* e.g. 410 Gone: our resourceVersion is too old; the next watch starts fresh. */
+		p->rv[0] = '\0';
+		return;
+	}
 	if (!name || strcmp(name, p->pod) || p->reconnecting)
 		return;
+	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
+	if (rv)
+		snprintf(p->rv, sizeof p->rv, "%s", rv);
 	const char *phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(obj, "status"), "phase"));
 	if (!strcmp(type, "DELETED"))
@@ -795,6 +804,8 @@ static void start_watch(struct pf *p)
 	kx_err err = kx_buf_printf(&path, "%s/api/v1/namespaces/%s/pods?watch=1", p->ci.path_prefix, p->ns);
 	if (!err)
 		err = kx__buf_query(&path, "fieldSelector", sel);
+	if (!err && p->rv[0])
+		err = kx__buf_query(&path, "resourceVersion", p->rv);
 	struct kx_errbuf eb2 = {0};
 	kx__watchconn_free(p->watch);
 	p->watch = NULL;
@@ -844,7 +855,8 @@ static void reconnect_fire(void *ud)
 		return;
 	}
 	struct kx_errbuf eb2 = {0};
-	kx_err err = p->opts->resolve(p->opts->resolve_ud, p->pod, sizeof p->pod, &eb2);
+	p->rv[0] = '\0';
+	kx_err err = p->opts->resolve(p->opts->resolve_ud, p->pod, sizeof p->pod, p->rv, sizeof p->rv, &eb2);
 	if (err) {
 		pf_finish(p, kx__fail(p->eb, err, "%s", eb2.msg[0] ? eb2.msg : "no pod to forward to"));
 		return;
@@ -879,6 +891,8 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 	p->ping = (struct kx_timer){.fn = ping_fire, .ud = p};
 	p->reconnect = (struct kx_timer){.fn = reconnect_fire, .ud = p};
 	snprintf(p->pod, sizeof p->pod, "%s", opts->pod);
+	if (opts->pod_resource_version)
+		snprintf(p->rv, sizeof p->rv, "%s", opts->pod_resource_version);
 	kx_err err = kx__client_conn_info(c, &p->ci, eb);
 	if (!err)
 		err = kx__loop_new(&p->ci, &p->loop, eb);
