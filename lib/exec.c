@@ -203,26 +203,17 @@ static int signal_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reason
 
 static kx_err start_local(struct kx_exec_session *s)
 {
-	kx_err err;
-	if (s->opts->handle_signals) {
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, SIGWINCH);
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGTERM);
-		sigaddset(&set, SIGHUP);
-		sigprocmask(SIG_BLOCK, &set, &s->old_mask);
-		s->mask_saved = 1;
-		int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-		if (sfd < 0)
-			return kx__fail(s->eb, KX_ERR_IO, "signalfd: %s", strerror(errno));
-		s->signal_io = (struct kx_io){.fn = signal_cb, .owner = s};
-		if ((err = kx__loop_adopt_fd(s->loop, sfd, &s->signal_io, s->eb))) {
-			close(sfd);
-			return err;
-		}
-	}
-	return KX_OK;
+	if (!s->opts->handle_signals)
+		return KX_OK;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	s->signal_io = (struct kx_io){.fn = signal_cb, .owner = s};
+	s->mask_saved = 1;
+	return kx__loop_signals(s->loop, &set, &s->old_mask, &s->signal_io, s->eb);
 }
 
 /* Called by a transport when it can carry stdin. */

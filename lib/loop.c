@@ -2,7 +2,10 @@
  * TLS settings from memory, and dispatch of lws callbacks to struct kx_io. */
 #include "loop.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +195,19 @@ kx_err kx__loop_adopt_fd(struct kx_loop *l, int fd, struct kx_io *io, struct kx_
 	io->wsi = wsi;
 	lws_set_opaque_user_data(wsi, io);
 	return KX_OK;
+}
+
+kx_err kx__loop_signals(struct kx_loop *l, const sigset_t *set, sigset_t *old_mask,
+			struct kx_io *io, struct kx_errbuf *eb)
+{
+	sigprocmask(SIG_BLOCK, set, old_mask);
+	int sfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0)
+		return kx__fail(eb, KX_ERR_IO, "signalfd: %s", strerror(errno));
+	kx_err err = kx__loop_adopt_fd(l, sfd, io, eb);
+	if (err)
+		close(sfd);
+	return err;
 }
 
 void kx__loop_run(struct kx_loop *l)

@@ -8,6 +8,7 @@
 #include <kx/common.h>
 #include <kx/config.h>
 #include <libwebsockets.h>
+#include <signal.h>
 
 #include "internal.h"
 
@@ -39,6 +40,12 @@ kx_err kx__loop_ws_connect(struct kx_loop *l, const struct kx__conn_info *ci, co
 /* Watch a local file descriptor for reading (LWS_CALLBACK_RAW_RX_FILE). The
  * loop owns the fd afterwards and closes it with the handle. */
 kx_err kx__loop_adopt_fd(struct kx_loop *l, int fd, struct kx_io *io, struct kx_errbuf *eb);
+
+/* Take the signals in set into the loop: block them (the previous mask goes to
+ * *old_mask, to restore with sigprocmask after the loop) and deliver them to io
+ * through a signalfd (LWS_CALLBACK_RAW_RX_FILE; read struct signalfd_siginfo). */
+kx_err kx__loop_signals(struct kx_loop *l, const sigset_t *set, sigset_t *old_mask,
+			struct kx_io *io, struct kx_errbuf *eb);
 
 /* Run until kx__loop_stop. */
 void kx__loop_run(struct kx_loop *l);

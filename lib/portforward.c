@@ -738,16 +738,9 @@ static kx_err start_signals(struct pf *p)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, &p->old_mask);
-	p->mask_saved = 1;
-	int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0)
-		return kx__fail(p->eb, KX_ERR_IO, "signalfd: %s", strerror(errno));
 	p->signal_io = (struct kx_io){.fn = signal_cb, .owner = p};
-	kx_err err = kx__loop_adopt_fd(p->loop, sfd, &p->signal_io, p->eb);
-	if (err)
-		close(sfd);
-	return err;
+	p->mask_saved = 1;
+	return kx__loop_signals(p->loop, &set, &p->old_mask, &p->signal_io, p->eb);
 }
 
 /* ---- survival: the pod goes away, kx finds another ---- */
