@@ -301,15 +301,23 @@ static int conn_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons 
 	}
 }
 
-/* Resume local reading on every ready connection (after the queue drained). */
+static int conn_open_streams(struct pf_conn *c);
+
+/* The queue drained: open connections that waited for room, and resume local
+ * reading on every ready connection. */
 static void resume_all(struct pf *p)
 {
-	for (struct pf_conn *c = p->conns; c; c = c->next)
+	for (struct pf_conn *c = p->conns; c; c = c->next) {
+		if (c->pending && !c->closing && !p->reconnecting && p->spdy && conn_open_streams(c) < 0)
+			conn_close(c);
 		if (c->data_ready && !c->closing && !c->local_eof)
 			set_paused(c, 0);
+	}
 }
 
-/* Open the connection's error and data streams on the current session. */
+/* Open the connection's error and data streams on the current session.
+ * Returns 1 when the session's queue is full for now: the connection stays
+ * pending and is opened when the queue drains (resume_all). */
 static int conn_open_streams(struct pf_conn *c)
 {
 	struct pf *p = c->pf;
@@ -321,8 +329,13 @@ static int conn_open_streams(struct pf_conn *c)
 	struct kx_spdy_pair eh[] = {{"streamtype", "error"}, {"port", port}, {"requestid", req}};
 	struct kx_spdy_pair dh[] = {{"streamtype", "data"}, {"port", port}, {"requestid", req}};
 	struct kx_errbuf eb2 = {0};
-	if (kx_spdy_open_stream(p->spdy, eh, 3, 1, &c->err_id, &eb2) ||
-	    kx_spdy_open_stream(p->spdy, dh, 3, 0, &c->data_id, &eb2)) {
+	/* Both SYN_STREAMs must fit, or neither is sent (room for two small frames). */
+	if (kx_spdy_write_room(p->spdy) < 4096)
+		return 1;
+	kx_err err = kx_spdy_open_stream(p->spdy, eh, 3, 1, &c->err_id, &eb2);
+	if (!err)
+		err = kx_spdy_open_stream(p->spdy, dh, 3, 0, &c->data_id, &eb2);
+	if (err) {
 		event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, eb2.msg);
 		return -1;
 	}
@@ -360,7 +373,7 @@ static void accept_one(struct pf_listener *l)
 	}
 	set_paused(c, 1); /* until the data stream's reply */
 	/* While kx looks for a new pod, the connection waits for the new session. */
-	if (!p->reconnecting && p->spdy && conn_open_streams(c))
+	if (!p->reconnecting && p->spdy && conn_open_streams(c) < 0)
 		conn_close(c);
 }
 
@@ -577,7 +590,7 @@ static void upgraded(struct pf *p, const char *rest, size_t rest_len)
 		p->tries = 0;
 		event(p, KX_PF_POD_RESUMED, NULL, 0, 0, p->pod);
 		for (struct pf_conn *c = p->conns; c; c = c->next)
-			if (c->pending && !c->closing && conn_open_streams(c))
+			if (c->pending && !c->closing && conn_open_streams(c) < 0)
 				conn_close(c);
 	}
 	start_watch(p);

@@ -55,16 +55,32 @@ local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 @test "bytes: 50 concurrent connections of 1 MiB each through the echo server, every byte checked" {
 	start_pf pod/web-0 :7
 	p=$(local_port 7)
-	head -c 1048576 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
-	want=$(sha256sum <"$BATS_TEST_TMPDIR/blob" | cut -d' ' -f1)
-	for i in $(seq 50); do
-		(timeout 60 socat -t 30 - "TCP:127.0.0.1:$p" <"$BATS_TEST_TMPDIR/blob" | sha256sum | cut -d' ' -f1 >"$BATS_TEST_TMPDIR/sum.$i") &
-	done
-	wait_all=0
-	for job in $(jobs -p); do [ "$job" = "$PF_PID" ] || wait "$job" || wait_all=1; done
-	for i in $(seq 50); do
-		assert_equal "$(cat "$BATS_TEST_TMPDIR/sum.$i")" "$want"
-	done
+	# Each client sends its MiB and reads the same MiB back before it closes: no
+	# half-close, because the kubelet side (KWOK, like containerd) closes a
+	# forwarded connection 1 s after one direction ends, whatever is still in
+	# flight — a slow machine would then lose the tail, and this test is about kx.
+	run timeout 120 python3 - "$p" <<-'PY'
+	import hashlib, os, socket, sys, threading
+	port = int(sys.argv[1])
+	results = [None] * 50
+	def one(i):
+	    blob = os.urandom(1 << 20)
+	    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+	    threading.Thread(target=s.sendall, args=(blob,), daemon=True).start()
+	    got = bytearray()
+	    while len(got) < len(blob):
+	        b = s.recv(1 << 20)
+	        if not b:
+	            break
+	        got += b
+	    s.close()
+	    results[i] = hashlib.sha256(got).digest() == hashlib.sha256(blob).digest()
+	threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+	for t in threads: t.start()
+	for t in threads: t.join(90)
+	print("%d of 50 intact" % sum(1 for r in results if r))
+	PY
+	assert_output "50 of 50 intact"
 	# kx still serves afterwards
 	run bash -c "echo after | timeout 10 socat - TCP:127.0.0.1:$p"
 	assert_output "after"
