@@ -121,11 +121,7 @@ int kx_run_session(const struct kx_invocation *inv, const char *target, char **a
 	cJSON *pod = NULL;
 	const char *ns = kx_client_namespace(c);
 	if ((err = kx_pod_resolve(c, ns, target, KX_PICK_KUBECTL, timeout, &pod, &eb))) {
-		if (err == KX_ERR_API || err == KX_ERR_REFUSED || err == KX_ERR_CONNECT || err == KX_ERR_TLS ||
-		    err == KX_ERR_TIMEOUT)
-			kx_report_call(c, err, &eb);
-		else
-			kx_report(err, &eb);
+		kx_report_call(c, err, &eb);
 		goto done;
 	}
 	const char *pod_name = str_at(pod, "metadata", "name");

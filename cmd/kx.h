@@ -125,7 +125,8 @@ struct kx_config *kx_load_config(void);
 struct kx_client;
 struct kx_client *kx_connect(struct kx_config **cfg_out);
 /* Report a failed client call as kubectl words it: "Error from server (Reason): …",
- * "The connection to the server H was refused …", "Unable to connect …". Returns 1. */
+ * "The connection to the server H was refused …", "Unable to connect …"; any
+ * other error as kx_report does. Returns 1. */
 int kx_report_call(struct kx_client *c, kx_err err, const struct kx_errbuf *eb);
 
 /* The local terminal (tty.c): raw mode, restored by kx_tty_restore (also at exit). */

@@ -242,10 +242,7 @@ static int pf_run(const struct kx_invocation *inv)
 	/* kx+: a selector-based target forwards only to a Ready pod. */
 	enum kx_pod_pick pick = !strcmp(resource, "pods") ? KX_PICK_KUBECTL : KX_PICK_READY;
 	if ((err = kx_pod_resolve(c, ns, inv->argv[0], pick, timeout, &pod, &eb))) {
-		if (err == KX_ERR_API || err == KX_ERR_REFUSED || err == KX_ERR_CONNECT || err == KX_ERR_TLS)
-			kx_report_call(c, err, &eb);
-		else
-			kx_report(err, &eb);
+		kx_report_call(c, err, &eb);
 		goto done;
 	}
 	const char *pod_name = str_at(pod, "metadata", "name");
@@ -297,10 +294,8 @@ static int pf_run(const struct kx_invocation *inv)
 	err = kx_port_forward(c, &po, &eb);
 	if (!err)
 		rc = KX_EXIT_OK;
-	else if (err == KX_ERR_API)
-		kx_report_call(c, err, &eb);
 	else
-		kx_report(err, &eb);
+		kx_report_call(c, err, &eb);
 done:
 	cJSON_Delete(pod);
 	cJSON_Delete(svc);
