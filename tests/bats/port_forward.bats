@@ -281,3 +281,89 @@ echo_through() { # port text: the text back through the forward, within 15 s
 	run bash -c "echo six | timeout 10 socat - TCP6:[::1]:$p"
 	assert_output "six"
 }
+
+# ---- transports: the WebSocket tunnel (kubectl's default) and SPDY ----
+# The whole file also runs with KX_TRANSPORT=spdy (tests/run-all); these tests
+# pin which transport carried the session, from the server's own answer (-v=4
+# prints the subprotocol the server chose).
+
+pf_transport_line() { # the -v=4 line naming the session's transport
+	grep '^port-forward: session over ' "$PF_ERR" | head -1
+}
+
+@test "transport: by default the session is a WebSocket tunnel (SPDY/3.1+portforward.k8s.io), bytes checked" {
+	KX_TRANSPORT= start_pf -v=4 pod/web-0 :7
+	assert_equal "$(pf_transport_line)" "port-forward: session over websocket (SPDY/3.1+portforward.k8s.io)"
+	p=$(local_port 7)
+	run timeout 60 python3 -c '
+import hashlib, os, socket, sys
+blob = os.urandom(4 << 20)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+import threading; threading.Thread(target=s.sendall, args=(blob,), daemon=True).start()
+got = bytearray()
+while len(got) < len(blob):
+    b = s.recv(1 << 20)
+    if not b: break
+    got += b
+print(hashlib.sha256(got).digest() == hashlib.sha256(blob).digest())' "$p"
+	assert_output "True"
+}
+
+@test "transport: KX_TRANSPORT=spdy uses SPDY/3.1 directly (portforward.k8s.io)" {
+	KX_TRANSPORT=spdy start_pf -v=4 pod/web-0 :7
+	assert_equal "$(pf_transport_line)" "port-forward: session over spdy (portforward.k8s.io)"
+	run bash -c "echo over-spdy | timeout 10 socat - TCP:127.0.0.1:$(local_port 7)"
+	assert_output "over-spdy"
+}
+
+grant_pf_create_only() { # user "limited" may create pods/portforward (SPDY's POST) but not get it (WebSocket's GET)
+	kubectl apply -f - >/dev/null <<-'YAML'
+	apiVersion: rbac.authorization.k8s.io/v1
+	kind: Role
+	metadata: {name: pf-create-only, namespace: default}
+	rules:
+	- {apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"]}
+	---
+	apiVersion: rbac.authorization.k8s.io/v1
+	kind: RoleBinding
+	metadata: {name: limited-pf-create-only, namespace: default}
+	subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
+	roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pf-create-only}
+	YAML
+}
+revoke_pf_create_only() {
+	kubectl delete role/pf-create-only rolebinding/limited-pf-create-only --ignore-not-found >/dev/null
+}
+
+@test "transport: a refused WebSocket upgrade (403 for GET) falls back to SPDY, as kubectl does" {
+	grant_pf_create_only
+	KX_TRANSPORT= start_pf --context limited -v=4 pod/web-0 :7 || { revoke_pf_create_only; false; }
+	line=$(pf_transport_line)
+	run bash -c "echo fell-back | timeout 10 socat - TCP:127.0.0.1:$(local_port 7)"
+	kill -INT "$PF_PID"; wait "$PF_PID" || true; PF_PID=
+	# kubectl, same user, same cluster: it falls back too and forwards.
+	"$KUBECTL" --context limited port-forward pod/web-0 :7 >"$PF_OUT.k" 2>&1 &
+	kpid=$!
+	for _ in $(seq 100); do grep -q '^Forwarding from 127' "$PF_OUT.k" && break; sleep 0.1; done
+	kp=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) -> 7$/\1/p' "$PF_OUT.k")
+	kout=$(echo fell-back | timeout 10 socat - TCP:127.0.0.1:"$kp" || true)
+	kill "$kpid"; wait "$kpid" || true
+	revoke_pf_create_only
+	assert_equal "$line" "port-forward: session over spdy (portforward.k8s.io)"
+	assert_output "fell-back"
+	assert_equal "$kout" "fell-back"
+}
+
+@test "transport: KX_TRANSPORT=websocket does not fall back: the server's Forbidden, exit 1" {
+	grant_pf_create_only
+	KX_TRANSPORT=websocket run kx --context limited port-forward pod/web-0 :7
+	revoke_pf_create_only
+	assert_failure 1
+	assert_output 'Error from server (Forbidden): pods "web-0" is forbidden: User "limited" cannot get resource "pods/portforward" in API group "" in the namespace "default"'
+}
+
+@test "transport: KX_TRANSPORT with an unknown value is a one-line error" {
+	KX_TRANSPORT=carrier-pigeon run kx port-forward pod/web-0 :7
+	assert_failure 1
+	assert_output "error: KX_TRANSPORT=carrier-pigeon: expected websocket, spdy or auto"
+}
