@@ -52,10 +52,10 @@ local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 	assert_equal "$rc" 0
 }
 
-@test "bytes: 50 concurrent connections of 1 MiB each through the echo server, every byte checked" {
+@test "bytes: 50 concurrent connections of 3 MiB each through the echo server, every byte checked" {
 	start_pf pod/web-0 :7
 	p=$(local_port 7)
-	# Each client sends its MiB and reads the same MiB back before it closes: no
+	# Each client sends its 3 MiB and reads them back before it closes: no
 	# half-close, because the kubelet side (KWOK, like containerd) closes a
 	# forwarded connection 1 s after one direction ends, whatever is still in
 	# flight — a slow machine would then lose the tail, and this test is about kx.
@@ -64,7 +64,7 @@ local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 	port = int(sys.argv[1])
 	results = [None] * 50
 	def one(i):
-	    blob = os.urandom(1 << 20)
+	    blob = os.urandom(3 << 20)
 	    s = socket.create_connection(("127.0.0.1", port), timeout=60)
 	    threading.Thread(target=s.sendall, args=(blob,), daemon=True).start()
 	    got = bytearray()
