@@ -825,6 +825,13 @@ static void reconnect_fire(void *ud)
 	struct kx_errbuf eb2 = {0};
 	p->rv[0] = '\0';
 	kx_err err = p->opts->resolve(p->opts->resolve_ud, p->pod, sizeof p->pod, p->rv, sizeof p->rv, &eb2);
+	const struct kx_status *st = kx_client_status(p->client);
+	if (err == KX_ERR_CONNECT || err == KX_ERR_REFUSED || err == KX_ERR_TIMEOUT || err == KX_ERR_CLOSED ||
+	    (err == KX_ERR_API && st && st->code >= 500)) {
+		/* The API server itself is away (restarting): ask again shortly. */
+		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
+		return;
+	}
 	if (err) {
 		pf_finish(p, kx__fail(p->eb, err, "%s", eb2.msg[0] ? eb2.msg : "no pod to forward to"));
 		return;
