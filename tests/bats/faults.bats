@@ -6,6 +6,7 @@
 
 setup() {
 	load helpers
+	load pf_helpers
 	need_cluster
 	PF_OUT=$BATS_TEST_TMPDIR/pf.out
 	PF_ERR=$BATS_TEST_TMPDIR/pf.err
@@ -31,17 +32,6 @@ revive_apiserver() {
 	return 1
 }
 
-start_pf() { # args...: kx port-forward in the background; waits for its lines
-	"$KX_BIN" port-forward "$@" >"$PF_OUT" 2>"$PF_ERR" &
-	PF_PID=$!
-	for _ in $(seq 100); do
-		grep -q '^Forwarding from' "$PF_OUT" 2>/dev/null && break
-		kill -0 "$PF_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -q '^Forwarding from' "$PF_OUT" || { cat "$PF_ERR"; return 1; }
-}
-local_port() { sed -nE "s/^Forwarding from 127\.0\.0\.1:([0-9]+) -> $1\$/\1/p" "$PF_OUT" | head -1; }
 echo_through() { # port text: the text back through the forward, trying for up to 30 s
 	local out
 	for _ in $(seq 60); do

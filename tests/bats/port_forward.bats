@@ -1,10 +1,12 @@
 #!/usr/bin/env bats
-# kx port-forward against the real cluster (SPDY/3.1 session to KWOK's kubelet
+# kx port-forward against the real cluster (a SPDY/3.1 session — in the WebSocket
+# tunnel by default, directly with KX_TRANSPORT=spdy — to KWOK's kubelet
 # port-forward, forwarding to the fixture's echo/http servers), compared with
 # kubectl where kubectl can do the same.
 
 setup() {
 	load helpers
+	load pf_helpers
 	need_cluster
 	PF_OUT=$BATS_TEST_TMPDIR/pf.out
 	PF_ERR=$BATS_TEST_TMPDIR/pf.err
@@ -13,24 +15,6 @@ setup() {
 teardown() {
 	[ -z "${PF_PID:-}" ] || kill -INT "$PF_PID" 2>/dev/null || true
 	[ -z "${PF_PID:-}" ] || wait "$PF_PID" 2>/dev/null || true
-}
-
-# start_pf ARGS...: runs kx port-forward in the background, waits for its
-# "Forwarding from" lines, sets PORT_<remote> variables from them.
-start_pf() {
-	"$KX_BIN" port-forward "$@" >"$PF_OUT" 2>"$PF_ERR" &
-	PF_PID=$!
-	for _ in $(seq 100); do
-		grep -q '^Forwarding from' "$PF_OUT" 2>/dev/null && break
-		kill -0 "$PF_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	sleep 0.2
-	grep -q '^Forwarding from' "$PF_OUT" || { cat "$PF_ERR"; return 1; }
-}
-
-local_port() { # remote -> the local port of the first 127.0.0.1 line for it
-	sed -nE "s/^Forwarding from 127\.0\.0\.1:([0-9]+) -> $1\$/\1/p" "$PF_OUT" | head -1
 }
 
 @test "kubectl's messages: Forwarding from 127.0.0.1 and [::1], Handling connection for" {
@@ -100,7 +84,7 @@ local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 	good=$(local_port 7)
 	# a client that stays until the pod side has answered
 	(sleep 3) | timeout 6 socat -t 5 - "TCP:127.0.0.1:$bad" || true
-	grep -q "error: an error occurred forwarding $bad -> 99: .*18099" "$PF_ERR"
+	grep -q "error: an error occurred forwarding $bad -> 99: .*${KX_TEST_DEAD_PORT:-18099}" "$PF_ERR"
 	kill -0 "$PF_PID"
 	run bash -c "echo still-here | timeout 10 socat - TCP:127.0.0.1:$good"
 	assert_output "still-here"
@@ -204,8 +188,8 @@ echo_through() { # port text: the text back through the forward, within 15 s
 	restore_pods
 	assert_equal "$got" "after"
 	kill -0 "$PF_PID"
-	grep -q "^Lost the pod" "$PF_ERR"
-	grep -qx "Forwarding to pod web-deploy-new" "$PF_ERR"
+	grep -q "^Lost the pod" "$PF_ERR" || fail "no notice: $(cat "$PF_ERR")"
+	grep -qx "Forwarding to pod web-deploy-new" "$PF_ERR" || fail "not on the new pod: $(cat "$PF_ERR")"
 }
 
 @test "survival: a bare pod/NAME waits for a pod of that name to be Running again" {
