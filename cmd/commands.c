@@ -13,6 +13,7 @@ const struct kx_command *const kx_commands[] = {
 	&kx_cmd_get,
 	&kx_cmd_expose,
 	&kx_cmd_create,
+	&kx_cmd_reach,
 	&kx_cmd_help,
 	&kx_cmd_options,
 	&kx_cmd_complete,
