@@ -20,12 +20,36 @@ int kx_dry_run_client(const char *dry_run)
 int kx_report_write(struct kx_client *c, kx_err err, const struct kx_errbuf *eb)
 {
 	const struct kx_status *st = err == KX_ERR_API ? kx_client_status(c) : NULL;
-	/* kubectl: "The Service \"x\" is invalid: spec.…: …" for 422s naming the object */
-	if (st && st->code == 422 && st->kind[0] && st->name[0]) {
-		fprintf(stderr, "The %s\n", st->message);
+	if (!st || st->code != 422 || !st->kind[0] || !st->name[0])
+		return kx_report_call(c, err, eb);
+	/* kubectl: "The Service \"x\" is invalid: field: detail", and with several
+	 * causes one per line after "* ". The server's message lists them as
+	 * "[c1, c2]"; a cause starts with its field path ("spec.ports[0].port: "). */
+	const char *m = st->message, *colon = strstr(m, " is invalid: ");
+	size_t ml = strlen(m);
+	if (!colon || colon[13] != '[' || m[ml - 1] != ']') {
+		fprintf(stderr, "The %s\n", m);
 		return KX_EXIT_FAIL;
 	}
-	return kx_report_call(c, err, eb);
+	fprintf(stderr, "The %.*s: ", (int)(colon + 11 - m), m);
+	const char *p = colon + 14, *end = m + ml - 1;
+	fputs("\n* ", stderr);
+	while (p < end) {
+		const char *q = p;
+		for (; q < end; q++) {
+			if (q[0] != ',' || q[1] != ' ')
+				continue;
+			size_t f = strspn(q + 2, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]-");
+			if (f && q[2 + f] == ':' && q[3 + f] == ' ')
+				break;
+		}
+		fwrite(p, 1, (size_t)(q - p), stderr);
+		p = q < end ? q + 2 : end;
+		if (p < end)
+			fputs("\n* ", stderr);
+	}
+	fputc('\n', stderr);
+	return KX_EXIT_FAIL;
 }
 
 kx_err kx_create_send(struct kx_client *c, const char *resource, const cJSON *obj,

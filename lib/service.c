@@ -428,6 +428,30 @@ static char *label_selector(const cJSON *sel, const char *what, char *why, size_
 	return map_string(ml, err);
 }
 
+/* One port of the object: its number once in ports (kubectl keeps each number
+ * once), every number/protocol pair in protocols. */
+static kx_err add_port(struct kx_buf *ports, struct kx_buf *protocols, int num, const char *proto,
+		       size_t *nports)
+{
+	char n[16];
+	snprintf(n, sizeof n, "%d", num);
+	int seen = 0;
+	size_t nl = strlen(n);
+	for (const char *p = ports->data; p && *p && !seen;) {
+		const char *end = strchr(p, ',');
+		size_t l = end ? (size_t)(end - p) : strlen(p);
+		seen = l == nl && !memcmp(p, n, l);
+		p = end ? end + 1 : NULL;
+	}
+	kx_err err = KX_OK;
+	if (!seen) {
+		err = kx_buf_printf(ports, "%s%s", ports->len ? "," : "", n);
+		(*nports)++;
+	}
+	return err ? err : kx_buf_printf(protocols, "%s%s/%s", protocols->len ? "," : "", n,
+					 proto && *proto ? proto : "TCP");
+}
+
 kx_err kx_expose_inspect(const cJSON *obj, struct kx_expose_source *out, struct kx_errbuf *eb)
 {
 	memset(out, 0, sizeof *out);
@@ -477,20 +501,14 @@ kx_err kx_expose_inspect(const cJSON *obj, struct kx_expose_source *out, struct 
 			cJSON_ArrayForEach(p, item(c, "ports")) {
 				const char *proto = str(p, "protocol");
 				int num = (int)cJSON_GetNumberValue(item(p, "containerPort"));
-				err = err ? err : kx_buf_printf(&ports, "%s%d", ports.len ? "," : "", num);
-				err = err ? err : kx_buf_printf(&protocols, "%s%d/%s", protocols.len ? "," : "", num,
-								proto && *proto ? proto : "TCP");
-				out->nports++;
+				err = err ? err : add_port(&ports, &protocols, num, proto, &out->nports);
 			}
 		}
 	} else {
 		cJSON_ArrayForEach(p, list) {
 			const char *proto = str(p, "protocol");
 			int num = (int)cJSON_GetNumberValue(item(p, "port"));
-			err = err ? err : kx_buf_printf(&ports, "%s%d", ports.len ? "," : "", num);
-			err = err ? err : kx_buf_printf(&protocols, "%s%d/%s", protocols.len ? "," : "", num,
-							proto && *proto ? proto : "TCP");
-			out->nports++;
+			err = err ? err : add_port(&ports, &protocols, num, proto, &out->nports);
 		}
 	}
 	const cJSON *labels = item(meta, "labels");
