@@ -196,7 +196,7 @@ static int expose_run(const struct kx_invocation *inv)
 const struct kx_command kx_cmd_expose = {
 	.name = "expose",
 	.run = expose_run,
-	.summary = "Take a pod, service, deployment, replica set, replication controller or stateful set and expose it as a new Service",
+	.summary = "Expose a pod, service, deployment, replica set, rc or stateful set as a new Service",
 	.usage = "kx expose (TYPE NAME... | TYPE/NAME...) [--port=PORT] [--target-port=PORT|NAME] [--protocol=TCP|UDP|SCTP]\n"
 		 "      [--type=ClusterIP|NodePort|LoadBalancer|ExternalName] [--name=NAME] [--selector=K=V] [-l K=V]\n"
 		 "      [--external-ip=IP] [--load-balancer-ip=IP] [--session-affinity=None|ClientIP] [--cluster-ip=IP|None]\n"

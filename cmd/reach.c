@@ -441,7 +441,7 @@ out:
 const struct kx_command kx_cmd_reach = {
 	.name = "reach",
 	.run = reach_run,
-	.summary = "Show every way to reach a service: cluster IP, node ports, load balancer, ingress URLs, proxy, port-forward (kx+)",
+	.summary = "Show every way to reach a service: node ports, load balancer, ingress URLs… (kx+)",
 	.usage = "kx reach svc/NAME [-o json|yaml] [--wait [--timeout=2m]]",
 	.description = "Lists, for one Service: its cluster IP and DNS name (reachable from inside the\n"
 		       "cluster), each node port on every node's address (ExternalIP, else InternalIP),\n"
