@@ -195,7 +195,8 @@ static void add_ingress_route(cJSON *list, const cJSON *ing, const char *host, c
 	/* the URL: the rule's host, else the Ingress's address; "<pending>" until it has one */
 	const char *h = host ? host : first ? first : "<pending>";
 	char url[1200];
-	snprintf(url, sizeof url, "%s://%s%s", tls ? "https" : "http", h, path ? path : "/");
+	snprintf(url, sizeof url, strchr(h, ':') ? "%s://[%s]%s" : "%s://%s%s", tls ? "https" : "http", h,
+		 path ? path : "/");
 	cJSON_AddStringToObject(e, "url", url);
 	cJSON_AddBoolToObject(e, "pending", !first);
 	*with_address += first != NULL;
@@ -285,6 +286,7 @@ static cJSON *build_view(const cJSON *svc, const cJSON *nodes, const cJSON *ings
 			 local_port(num(p, "port")), num(p, "port"));
 		e = cJSON_CreateObject();
 		cJSON_AddNumberToObject(e, "port", num(p, "port"));
+		cJSON_AddNumberToObject(e, "localPort", local_port(num(p, "port")));
 		cJSON_AddStringToObject(e, "command", cmd);
 		cJSON_AddItemToArray(pf, e);
 	}
@@ -343,7 +345,8 @@ static void print_table(const cJSON *v)
 	}
 	cJSON_ArrayForEach(p, item(v, "portForward")) {
 		snprintf(port, sizeof port, "%d", num(p, "port"));
-		row(&t, "port-forward", str(p, "command"), port, "");
+		snprintf(note, sizeof note, "then localhost:%d", num(p, "localPort"));
+		row(&t, "port-forward", str(p, "command"), port, note);
 	}
 	kx_table_print(stdout, &t);
 	kx_table_free(&t);

@@ -58,13 +58,13 @@ assert np == sorted([
 assert '192.0.2.10' not in json.dumps(r), r"
 	check "$j" "assert 'loadBalancer' not in r and r['ingresses'] == [] and r['externalIPs'] == [], r"
 	check "$j" "assert [p['url'] for p in r['proxy']] == ['http://127.0.0.1:8001/api/v1/namespaces/default/services/t-reach-np:port-1/proxy/', 'http://127.0.0.1:8001/api/v1/namespaces/default/services/t-reach-np:port-2/proxy/'], r"
-	check "$j" "assert [p['command'] for p in r['portForward']] == ['kx port-forward -n default svc/t-reach-np 8080:80', 'kx port-forward -n default svc/t-reach-np 8007:7'], r"
+	check "$j" "assert [(p['port'], p['localPort'], p['command']) for p in r['portForward']] == [(80, 8080, 'kx port-forward -n default svc/t-reach-np 8080:80'), (7, 8007, 'kx port-forward -n default svc/t-reach-np 8007:7')], r"
 	# the table says the same
 	run kx reach svc/t-reach-np
 	assert_success
 	assert_line --regexp "^node-port +http://198\.51\.100\.20:30301 +80 +node t-reach-node \(ExternalIP\)$"
 	assert_line --regexp "^cluster-ip +$cip:80 +80 +t-reach-np\.default\.svc$"
-	assert_line --regexp "^port-forward +kx port-forward -n default svc/t-reach-np 8080:80 +80"
+	assert_line --regexp "^port-forward +kx port-forward -n default svc/t-reach-np 8080:80 +80 +then localhost:8080$"
 }
 
 @test "LoadBalancer: <pending>, then --wait sees the address the test sets in its status" {
