@@ -110,31 +110,30 @@ static struct {
 	OPT_STRING_DEF(0, "field-manager", &so.field_manager, "NAME", "kx-create",              \
 		       "Name of the manager used to track field ownership")
 
-static const struct kx_option tcp_option[] = {
-	OPT_LIST(0, "tcp", &so.tcp, "PORT[:TARGET]",
-		 "Port pairs, '<port>:<targetPort>'; repeat or separate with commas"),
-};
+#define TCP_OPTION                                                         \
+	OPT_LIST(0, "tcp", &so.tcp, "PORT[:TARGET]",                       \
+		 "Port pairs, '<port>:<targetPort>'; repeat or separate with commas")
 
 static const struct kx_option clusterip_options[] = {
-	tcp_option[0],
+	TCP_OPTION,
 	OPT_STRING(0, "clusterip", &so.clusterip, "IP",
 		   "Assign your own ClusterIP or set to 'None' for a 'headless' service (no loadbalancing)"),
 	SERVICE_COMMON_OPTIONS,
 	OPT_END(),
 };
 static const struct kx_option nodeport_options[] = {
-	tcp_option[0],
+	TCP_OPTION,
 	OPT_INT(0, "node-port", &so.node_port, "PORT", "0", "Port used to expose the service on each node in a cluster"),
 	SERVICE_COMMON_OPTIONS,
 	OPT_END(),
 };
 static const struct kx_option loadbalancer_options[] = {
-	tcp_option[0],
+	TCP_OPTION,
 	SERVICE_COMMON_OPTIONS,
 	OPT_END(),
 };
 static const struct kx_option externalname_options[] = {
-	tcp_option[0],
+	TCP_OPTION,
 	OPT_STRING(0, "external-name", &so.external_name, "NAME", "External name of service (required)"),
 	SERVICE_COMMON_OPTIONS,
 	OPT_END(),
@@ -382,5 +381,9 @@ const struct kx_command kx_cmd_create = {
 	.usage = "kx create service|ingress ...",
 	.description = "Builds the object as kubectl's generators do; --dry-run=client prints it\n"
 		       "without contacting the server (the same object kubectl prints).",
+	.examples = "  # A NodePort service for pods labelled app=web\n"
+		    "  kx create service nodeport web --tcp=80:http\n\n"
+		    "  # An ingress for foo.com, TLS with the secret foo-tls\n"
+		    "  kx create ingress web --rule=\"foo.com/*=web:80,tls=foo-tls\"",
 	.subcommands = create_subcommands,
 };
