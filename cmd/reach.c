@@ -401,19 +401,23 @@ static int reach_run(const struct kx_invocation *inv)
 	if (!err)
 		err = kx_resource_path(c, "ingresses", ns, NULL, NULL, &ing_path, &eb);
 	long long deadline = now_ms() + timeout;
+	cJSON *nodes = NULL;
+	int first = 1;
 	while (!err) {
-		cJSON *svc = NULL, *nodes = NULL, *ings = NULL;
+		cJSON *svc = NULL, *ings = NULL;
 		if ((err = kx_client_get(c, svc_path.data, &svc, &eb)))
 			break;
-		/* Nodes and Ingresses may be forbidden to this user: then they are left out. */
+		/* Nodes and Ingresses may be forbidden to this user: then they are left
+		 * out. Node addresses are read once; --wait re-reads the rest. */
 		struct kx_errbuf ignored = {0};
-		kx_client_get(c, "/api/v1/nodes", &nodes, &ignored);
+		if (first)
+			kx_client_get(c, "/api/v1/nodes", &nodes, &ignored);
+		first = 0;
 		kx_client_get(c, ing_path.data, &ings, &ignored);
 		int addresses = 0;
 		cJSON_Delete(view);
 		view = build_view(svc, nodes, ings, &addresses);
 		cJSON_Delete(svc);
-		cJSON_Delete(nodes);
 		cJSON_Delete(ings);
 		if (!o.wait || addresses)
 			break;
@@ -434,6 +438,7 @@ static int reach_run(const struct kx_invocation *inv)
 		rc = KX_EXIT_OK;
 	}
 out:
+	cJSON_Delete(nodes);
 	cJSON_Delete(view);
 	kx_buf_free(&svc_path);
 	kx_buf_free(&ing_path);
