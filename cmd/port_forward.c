@@ -8,6 +8,8 @@
 #include <kx/client.h>
 #include <kx/pods.h>
 #include <kx/portforward.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,7 +52,12 @@ static void write_ready_file(void)
 	if (!tmp)
 		return;
 	snprintf(tmp, n, "%s.tmp%ld", o.ready_file, (long)getpid());
-	FILE *f = fopen(tmp, "w");
+	/* 0600 whatever the umask, like everything kx writes. */
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
 	int ok = f && fwrite(ready_lines.data ? ready_lines.data : "", 1, ready_lines.len, f) == ready_lines.len;
 	if (f && fclose(f))
 		ok = 0;
