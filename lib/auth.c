@@ -367,7 +367,7 @@ static kx_err refresh_exec(struct kx_auth *a, struct kx_errbuf *eb)
 {
 	if (a->exec_valid && (!a->exec_expiry || time(NULL) < a->exec_expiry))
 		return KX_OK;
-	struct kx_buf out = KX_BUF_INIT(KX_PLUGIN_OUTPUT_MAX);
+	struct kx_buf out = KX_BUF_INIT_SECRET(KX_PLUGIN_OUTPUT_MAX);
 	kx_err err = run_plugin(a, &out, eb);
 	if (!err)
 		err = decode_credential(a, out.data ? out.data : "", out.len, eb);

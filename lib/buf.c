@@ -29,7 +29,17 @@ static kx_err buf_reserve(struct kx_buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
-	char *p = realloc(b->data, cap);
+	char *p;
+	if (b->secret) {
+		/* realloc would free the old block with the secret still in it */
+		if ((p = malloc(cap)) && b->data) {
+			memcpy(p, b->data, b->len + 1);
+			kx__memzero(b->data, b->cap);
+			free(b->data);
+		}
+	} else {
+		p = realloc(b->data, cap);
+	}
 	if (!p) {
 		kx_buf_free(b);
 		return KX_ERR_NOMEM;
@@ -83,18 +93,23 @@ kx_err kx_buf_printf(struct kx_buf *b, const char *fmt, ...)
 
 void kx_buf_consume(struct kx_buf *b, size_t n)
 {
+	size_t old = b->len;
 	if (n >= b->len) {
 		b->len = 0;
 	} else {
 		memmove(b->data, b->data + n, b->len - n);
 		b->len -= n;
 	}
+	if (b->data && b->secret)
+		kx__memzero(b->data + b->len, old - b->len);
 	if (b->data)
 		b->data[b->len] = '\0';
 }
 
 void kx_buf_clear(struct kx_buf *b)
 {
+	if (b->data && b->secret)
+		kx__memzero(b->data, b->len);
 	b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';
@@ -102,6 +117,8 @@ void kx_buf_clear(struct kx_buf *b)
 
 void kx_buf_free(struct kx_buf *b)
 {
+	if (b->data && b->secret)
+		kx__memzero(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
@@ -150,7 +167,7 @@ kx_err kx__read_file(const char *path, size_t max, char **out, size_t *len, stru
 	if (fd < 0)
 		return kx__fail(eb, errno == ENOENT ? KX_ERR_NOT_FOUND : KX_ERR_IO,
 				"open %s: %s", path, strerror(errno));
-	struct kx_buf b = KX_BUF_INIT(max);
+	struct kx_buf b = KX_BUF_INIT_SECRET(max); /* token files, keys */
 	char chunk[16384];
 	kx_err err = KX_OK;
 	for (;;) {

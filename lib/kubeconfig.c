@@ -38,7 +38,7 @@ kx_err kx__kc_read(const char *path, size_t max, char **out, size_t *len, const 
 		return errno == ENOENT ? KX_ERR_NOT_FOUND : KX_ERR_IO;
 	}
 	*op = "read";
-	struct kx_buf b = KX_BUF_INIT(max);
+	struct kx_buf b = KX_BUF_INIT_SECRET(max); /* tokens, keys, passwords */
 	struct stat st;
 	kx_err err = KX_OK;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max) {

@@ -68,6 +68,9 @@ static int flush_out(struct kx__upconn *u)
 		}
 		kx_buf_consume(&u->out, (size_t)w);
 	}
+	/* The request head (with the Authorization header) is sent and wiped by
+	 * consume; the frames that follow need no wiping on the data path. */
+	u->out.secret = 0;
 	return 1;
 }
 
@@ -394,7 +397,7 @@ kx_err kx__upconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
 	u->cb = *cb;
 	u->ud = ud;
 	u->kind = rq->kind;
-	u->out = (struct kx_buf)KX_BUF_INIT(UP_OUT_MAX);
+	u->out = (struct kx_buf)KX_BUF_INIT_SECRET(UP_OUT_MAX); /* the Authorization header first */
 	u->hs = (struct kx_buf)KX_BUF_INIT(UP_HEAD_MAX);
 	kx_err err = build_request(u, ci, rq, eb);
 	if (!err)

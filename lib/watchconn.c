@@ -185,7 +185,7 @@ kx_err kx__watchconn_open(struct kx_loop *l, const struct kx__conn_info *ci, con
 	w->sizeline = (struct kx_buf)KX_BUF_INIT(64);
 	char auth[8192];
 	int have = kx__auth_header(ci, auth, sizeof auth);
-	struct kx_buf req = KX_BUF_INIT(1 << 20);
+	struct kx_buf req = KX_BUF_INIT_SECRET(1 << 20);
 	kx_err err = kx_buf_printf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: kx/%s\r\n"
 				   "Accept: application/json\r\n%s%s%s\r\n",
 				   path, ci->host_header, kx_version(), have ? "Authorization: " : "",

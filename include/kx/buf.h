@@ -11,9 +11,13 @@ struct kx_buf {
 	size_t len;
 	size_t cap;
 	size_t max;     /* the cap: appends beyond it fail with KX_ERR_TOO_LARGE; 0 = 64 MiB */
+	int secret;     /* holds credentials: no copy is ever left in freed memory (growth
+			   copies and zeroes the old block; consume, clear and free zero) */
 };
 
-#define KX_BUF_INIT(maxbytes) { NULL, 0, 0, (maxbytes) }
+#define KX_BUF_INIT(maxbytes) { NULL, 0, 0, (maxbytes), 0 }
+/* A buffer for credentials (tokens, keys, plugin output, request heads). */
+#define KX_BUF_INIT_SECRET(maxbytes) { NULL, 0, 0, (maxbytes), 1 }
 
 /* Append bytes. On failure the buffer is freed and reset (it "frees itself"). */
 KX_API kx_err kx_buf_append(struct kx_buf *b, const void *data, size_t len);
@@ -26,7 +30,8 @@ KX_API kx_err kx_buf_vprintf(struct kx_buf *b, const char *fmt, va_list ap)
 KX_API void kx_buf_consume(struct kx_buf *b, size_t n);
 /* Reset length to 0 and keep the allocation. */
 KX_API void kx_buf_clear(struct kx_buf *b);
-/* Free memory; the buffer can be reused afterwards. Safe on a zeroed buffer. */
+/* Free memory (zeroed first for a secret buffer); the buffer can be reused
+ * afterwards. Safe on a zeroed buffer. */
 KX_API void kx_buf_free(struct kx_buf *b);
 /* Zero the contents (for secrets), then free. */
 KX_API void kx_buf_free_secret(struct kx_buf *b);

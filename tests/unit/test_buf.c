@@ -49,6 +49,30 @@ static void steal_empty_gives_string(void **state)
 	free(s);
 }
 
+/* A secret buffer keeps its contents across growth, and consume/clear wipe the
+ * bytes they drop (a plain buffer leaves them behind the NUL). */
+static void secret_buffer_wipes_what_it_drops(void **state)
+{
+	(void)state;
+	struct kx_buf b = KX_BUF_INIT_SECRET(0);
+	char big[1000];
+	memset(big, 'k', sizeof big);
+	assert_int_equal(kx_buf_appends(&b, "Bearer t0ken"), KX_OK);
+	assert_int_equal(kx_buf_append(&b, big, sizeof big), KX_OK); /* grows past 256 */
+	assert_int_equal(b.len, 12 + sizeof big);
+	assert_memory_equal(b.data, "Bearer t0ken", 12);
+	kx_buf_consume(&b, 7 + sizeof big - 3);
+	assert_int_equal(b.len, 8);
+	for (size_t i = b.len + 1; i < 12 + sizeof big; i++)
+		assert_int_equal(b.data[i], 0);
+	kx_buf_clear(&b);
+	for (size_t i = 0; i < 12 + sizeof big; i++)
+		assert_int_equal(b.data[i], 0);
+	kx_buf_free(&b);
+	assert_null(b.data);
+	assert_int_equal(b.secret, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -56,6 +80,7 @@ int main(void)
 		cmocka_unit_test(cap_is_enforced_and_buffer_freed),
 		cmocka_unit_test(first_error_wins),
 		cmocka_unit_test(steal_empty_gives_string),
+		cmocka_unit_test(secret_buffer_wipes_what_it_drops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
