@@ -121,7 +121,7 @@ void kx__rest_config_free(struct kx_rest_config *rc)
 	free((char *)rc->server);
 	free((char *)rc->namespace_);
 	free((char *)rc->tls_server_name);
-	free((char *)rc->proxy_url);
+	kx__free_secret((char *)rc->proxy_url); /* may carry user:password */
 	kx__free_secret((char *)rc->token);
 	free((char *)rc->token_file);
 	free((char *)rc->username);
