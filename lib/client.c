@@ -22,6 +22,7 @@ struct kx_client {
 	char host[300];            /* "host:port" for messages */
 	char *url_base;            /* server without a trailing '/' */
 	char *connect_to;          /* for --tls-server-name: "name:port:host:port" */
+	struct curl_slist *connect_to_list; /* the same as libcurl's list, made once (curl does not free it) */
 	struct kx_status status;
 	int have_status;
 	kx_trace_fn trace;
@@ -202,6 +203,7 @@ void kx_client_free(struct kx_client *c)
 	kx__rest_config_free(c->rc);
 	free(c->url_base);
 	free(c->connect_to);
+	curl_slist_free_all(c->connect_to_list);
 	free(c);
 }
 
@@ -384,8 +386,9 @@ static kx_err setup(struct kx_client *c, const struct kx_request *req, struct xf
 		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
 	}
 	if (c->connect_to) {
-		struct curl_slist *ct = curl_slist_append(NULL, c->connect_to);
-		curl_easy_setopt(h, CURLOPT_CONNECT_TO, ct);
+		if (!c->connect_to_list && !(c->connect_to_list = curl_slist_append(NULL, c->connect_to)))
+			return KX_ERR_NOMEM;
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to_list);
 	}
 	/* Proxy: the kubeconfig's proxy-url, else libcurl's own HTTPS_PROXY/NO_PROXY. */
 	if (rc->proxy_url)
