@@ -634,7 +634,7 @@ static kx_err normalize(struct loader *l, const cJSON *in, const struct field *f
 			err = f->kind == FK_STRS ? norm_strs(l, v, p, &val)
 			      : norm_pairs(l, v, p, f->kind == FK_EXT, &val);
 			if (err) {
-				cJSON_Delete(val);
+				delete_secret_tree(val); /* exec env values may be secrets */
 				goto fail;
 			}
 			break;
