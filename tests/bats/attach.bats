@@ -5,6 +5,9 @@
 setup() {
 	load helpers
 	need_cluster
+	# time for kx to attach before a line is appended (longer under valgrind)
+	ATTACH_WAIT=1.5
+	[ -z "${KX_UNDER_VALGRIND:-}" ] || ATTACH_WAIT=10
 }
 
 append_line() {
@@ -15,7 +18,7 @@ append_line() {
 	for t in spdy websocket; do
 		KX_TRANSPORT=$t "$KX_BIN" attach web-0 >"$BATS_TEST_TMPDIR/out.$t" 2>"$BATS_TEST_TMPDIR/err.$t" &
 		pid=$!
-		sleep 1.5
+		sleep "$ATTACH_WAIT"
 		append_line "attached-line-$t"
 		for _ in $(seq 50); do grep -q "attached-line-$t" "$BATS_TEST_TMPDIR/out.$t" && break; sleep 0.1; done
 		kill -TERM $pid
@@ -30,7 +33,7 @@ append_line() {
 @test "attach -q prints only the remote output" {
 	"$KX_BIN" attach -q web-0 >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
-	sleep 1.5
+	sleep "$ATTACH_WAIT"
 	append_line "quiet-line"
 	for _ in $(seq 50); do grep -q quiet-line "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
 	kill -TERM $pid
