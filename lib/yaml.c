@@ -714,6 +714,24 @@ static kx_err parser_failed(struct yparse *p)
 	}
 }
 
+/* Scalars may be tokens or keys (a kubeconfig): wipe them before libyaml frees them. */
+static void event_delete(yaml_event_t *ev)
+{
+	if (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.value)
+		kx__memzero(ev->data.scalar.value, ev->data.scalar.length);
+	yaml_event_delete(ev);
+}
+
+/* libyaml's input buffers hold (a window of) the whole document, decoded: wipe. */
+static void parser_delete(yaml_parser_t *ps)
+{
+	if (ps->raw_buffer.start)
+		kx__memzero(ps->raw_buffer.start, (size_t)(ps->raw_buffer.end - ps->raw_buffer.start));
+	if (ps->buffer.start)
+		kx__memzero(ps->buffer.start, (size_t)(ps->buffer.end - ps->buffer.start));
+	yaml_parser_delete(ps);
+}
+
 static kx_err next_event(struct yparse *p, yaml_event_t *ev)
 {
 	if (!yaml_parser_parse(&p->parser, ev))
@@ -966,14 +984,14 @@ static kx_err parse_mapping(struct yparse *p, cJSON *obj)
 		if (err)
 			return err;
 		if (kev.type == YAML_MAPPING_END_EVENT) {
-			yaml_event_delete(&kev);
+			event_delete(&kev);
 			return dedupe_keys(p, obj);
 		}
 		char *key;
 		int is_merge;
 		yaml_mark_t km = kev.start_mark;
 		err = map_key(p, &kev, &key, &is_merge);
-		yaml_event_delete(&kev);
+		event_delete(&kev);
 		if (err)
 			return err;
 		if ((err = next_event(p, &vev))) {
@@ -1066,7 +1084,7 @@ static kx_err parse_node(struct yparse *p, yaml_event_t *ev, cJSON **out)
 				if ((err = next_event(p, &iev)))
 					break;
 				if (iev.type == YAML_SEQUENCE_END_EVENT) {
-					yaml_event_delete(&iev);
+					event_delete(&iev);
 					break;
 				}
 				cJSON *item;
@@ -1083,7 +1101,7 @@ static kx_err parse_node(struct yparse *p, yaml_event_t *ev, cJSON **out)
 		break;
 	}
 done:
-	yaml_event_delete(ev);
+	event_delete(ev);
 	if (err) {
 		cJSON_Delete(*out);
 		*out = NULL;
@@ -1106,24 +1124,24 @@ kx_err kx_yaml_parse(const char *data, size_t len, const char *source, cJSON **o
 	yaml_parser_set_input_string(&p.parser, (const unsigned char *)(data ? data : ""), len);
 	if ((err = next_event(&p, &ev))) /* STREAM-START */
 		goto out;
-	yaml_event_delete(&ev);
+	event_delete(&ev);
 	if ((err = next_event(&p, &ev)))
 		goto out;
 	if (ev.type == YAML_STREAM_END_EVENT) {
-		yaml_event_delete(&ev);
+		event_delete(&ev);
 		doc = cJSON_CreateNull();
 		err = doc ? KX_OK : nomem(&p);
 		goto out;
 	}
-	yaml_event_delete(&ev); /* DOCUMENT-START */
+	event_delete(&ev); /* DOCUMENT-START */
 	if ((err = next_event(&p, &ev)) || (err = parse_node(&p, &ev, &doc)))
 		goto out;
 	/* Only the first document counts, but it must end properly (go-yaml reads its end). */
 	if ((err = next_event(&p, &ev)))
 		goto out;
-	yaml_event_delete(&ev);
+	event_delete(&ev);
 out:
-	yaml_parser_delete(&p.parser);
+	parser_delete(&p.parser);
 	if (err) {
 		cJSON_Delete(doc);
 		return err;
