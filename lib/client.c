@@ -379,7 +379,10 @@ static kx_err setup(struct kx_client *c, const struct kx_request *req, struct xf
 	}
 	if (cr.cert_pem && cr.key_pem) {
 		struct curl_blob cb = {(void *)cr.cert_pem, cr.cert_len, CURL_BLOB_COPY};
-		struct curl_blob kb = {(void *)cr.key_pem, cr.key_len, CURL_BLOB_COPY};
+		/* NOCOPY: libcurl frees its copies without zeroing, so the key stays in our
+		 * buffer only (wiped at free). libcurl reads it during the handshake of a
+		 * transfer, and the next setup resets the handle before the buffer can go. */
+		struct curl_blob kb = {(void *)cr.key_pem, cr.key_len, CURL_BLOB_NOCOPY};
 		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
 		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
 		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
