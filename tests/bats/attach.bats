@@ -7,7 +7,7 @@ setup() {
 	need_cluster
 	# time for kx to attach before a line is appended (longer under valgrind)
 	ATTACH_WAIT=1.5
-	[ -z "${KX_UNDER_VALGRIND:-}" ] || ATTACH_WAIT=10
+	[ -z "${KX_UNDER_VALGRIND:-}" ] || ATTACH_WAIT=30 # kx under valgrind attaches in ~8-15 s
 }
 
 append_line() {
