@@ -85,6 +85,7 @@ extern const struct kx_command *const kx_commands[];
 extern const struct kx_command kx_cmd_help, kx_cmd_options, kx_cmd_version, kx_cmd_config,
 	kx_cmd_get, kx_cmd_exec, kx_cmd_attach, kx_cmd_port_forward,
 	kx_cmd_complete;
+extern const struct kx_command kx_cmd_proxy;
 extern const struct kx_option kx_global_options[];
 
 struct kx_globals {
