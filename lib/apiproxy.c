@@ -810,10 +810,7 @@ static void up_failed(struct ap_conn *c, const char *msg)
 	c->resp_done = c->req_done = 1;
 	if (c->state == C_TUNNEL)
 		c->state = C_WAIT;
-	if (!c->to_client.len)
-		conn_close(c);
-	else
-		c->closing = 0; /* closed once the last bytes are out (conn_flush_client) */
+	conn_flush_client(c); /* closes once the last bytes are out */
 }
 
 static int on_resp_headers(void *ud)
@@ -919,7 +916,19 @@ static void up_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 	struct ap_conn *c = ud;
 	if (c->closing)
 		return;
-	if (!err && c->resp_started && !c->resp_done && c->state != C_TUNNEL) {
+	if (c->state == C_TUNNEL) {
+		/* the end of an exec or port-forward: not an error; the client's
+		 * connection ends once what the server sent is out */
+		kx__tlsconn_free(c->up);
+		c->up = NULL;
+		c->up_open = c->up_paused = 0;
+		c->state = C_WAIT;
+		c->keep_alive = 0;
+		c->req_done = c->resp_done = 1;
+		conn_flush_client(c);
+		return;
+	}
+	if (!err && c->resp_started && !c->resp_done) {
 		/* a body read to the end of the connection */
 		kx__http_feed(c->resp, NULL, 0);
 		if (c->resp_done) {
