@@ -499,6 +499,10 @@ static int on_header_value(void *ud, const char *at, size_t n)
 {
 	struct ap_conn *c = ud;
 	c->in_value = 1;
+	/* Go's server refuses control bytes in a value (400); never forward them */
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)at[i] < 0x20 && at[i] != '\t') || at[i] == 0x7f)
+			return -1;
 	return kx_buf_append(&c->value, at, n) ? -1 : 0;
 }
 
@@ -1388,7 +1392,7 @@ out:
 /* ---- tests and fuzzing ---- */
 
 kx_err kx__apiproxy_feed_once(const struct kx_apiproxy_opts *opts, const char *data, size_t len,
-			      size_t split, size_t *to_client, size_t *to_upstream,
+			      size_t split, struct kx_buf *to_client, struct kx_buf *to_upstream,
 			      struct kx_errbuf *eb)
 {
 	struct ap ap;
@@ -1402,19 +1406,19 @@ kx_err kx__apiproxy_feed_once(const struct kx_apiproxy_opts *opts, const char *d
 		split = split > len ? len : split;
 		feed(c, data, split);
 		feed(c, data + split, len - split);
-		/* as if each response arrived: next requests get parsed */
+		/* as if each response arrived: the next request gets parsed */
 		for (int i = 0; i < 64 && !c->closing && c->req_done && c->state != C_TUNNEL; i++) {
 			c->resp_done = 1;
 			if (c->file_fd >= 0) {
 				close(c->file_fd);
 				c->file_fd = -1;
 			}
-			*to_client += c->to_client.len;
+			kx_buf_append(to_client, c->to_client.data, c->to_client.len);
 			kx_buf_clear(&c->to_client);
 			cycle_done(c);
 		}
-		*to_client += c->to_client.len;
-		*to_upstream = c->to_upstream.len;
+		kx_buf_append(to_client, c->to_client.data, c->to_client.len);
+		kx_buf_append(to_upstream, c->to_upstream.data, c->to_upstream.len);
 	}
 	ap_cleanup(&ap);
 	return err;
