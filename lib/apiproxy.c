@@ -47,6 +47,15 @@ struct ap_regexes {
 	size_t n;
 };
 
+/* A tlsconn's callbacks get this, not the connection: a dropped upstream
+ * (link->c NULL) may still call back in the same loop turn, and is freed
+ * only from a timer, never inside its own callbacks. */
+struct up_link {
+	struct kx_tlsconn *t;
+	struct ap_conn *c;
+	struct up_link *next;
+};
+
 struct ap {
 	struct kx_client *client;
 	struct kx_loop *loop;          /* NULL when fed by tests (no sockets) */
@@ -57,6 +66,8 @@ struct ap {
 	pcre2_match_data *md;
 	struct kx_io listen_io, signal_io;
 	struct ap_conn *conns;
+	struct up_link *dropped;       /* freed by the reaper */
+	struct kx_timer reaper;
 	sigset_t old_mask;
 	int mask_saved;
 	struct kx_errbuf *eb;
@@ -81,6 +92,7 @@ struct ap_conn {
 	struct kx_buf inbuf;           /* client bytes not parsed yet (after a request) */
 	struct kx_buf to_client, to_upstream;
 	/* upstream */
+	struct up_link *link;       /* the tlsconn's callback argument */
 	struct kx_tlsconn *up;
 	int up_open, up_paused;
 	struct kx__http *resp;
@@ -778,6 +790,33 @@ static void feed(struct ap_conn *c, const char *data, size_t len)
 
 /* ---- upstream (the API server) ---- */
 
+static void reap(void *ud)
+{
+	struct ap *ap = ud;
+	while (ap->dropped) {
+		struct up_link *l = ap->dropped;
+		ap->dropped = l->next;
+		kx__tlsconn_free(l->t);
+		free(l);
+	}
+}
+
+/* Let go of the connection's upstream (see struct up_link). */
+static void up_drop(struct ap_conn *c)
+{
+	struct ap *ap = c->ap;
+	if (c->link) {
+		c->link->c = NULL;
+		c->link->next = ap->dropped;
+		ap->dropped = c->link;
+		if (ap->loop)
+			kx__timer_arm(ap->loop, &ap->reaper, 0);
+	}
+	c->link = NULL;
+	c->up = NULL;
+	c->up_open = c->up_paused = 0;
+}
+
 static void up_log(struct ap_conn *c, const char *msg)
 {
 	struct ap *ap = c->ap;
@@ -790,11 +829,7 @@ static void up_log(struct ap_conn *c, const char *msg)
 
 static void up_failed(struct ap_conn *c, const char *msg)
 {
-	if (c->up) {
-		kx__tlsconn_free(c->up);
-		c->up = NULL;
-	}
-	c->up_open = c->up_paused = 0;
+	up_drop(c);
 	if (c->local || c->state == C_HEAD)
 		return;
 	up_log(c, msg);
@@ -843,7 +878,9 @@ static const struct kx__http_callbacks resp_callbacks = {
 
 static void up_data(void *ud, const void *data, size_t len)
 {
-	struct ap_conn *c = ud;
+	struct ap_conn *c = ((struct up_link *)ud)->c;
+	if (!c)
+		return;
 	if (c->closing)
 		return;
 	if (c->state == C_TUNNEL) {
@@ -890,9 +927,7 @@ static void up_data(void *ud, const void *data, size_t len)
 		conn_flush_upstream(c);
 	} else if (c->resp_done) {
 		if (!c->resp_keep) {
-			kx__tlsconn_free(c->up);
-			c->up = NULL;
-			c->up_open = c->up_paused = 0;
+			up_drop(c);
 			c->keep_alive = 0;
 		}
 		if (c->upgrade_req)
@@ -905,27 +940,31 @@ static void up_data(void *ud, const void *data, size_t len)
 
 static void up_connected(void *ud)
 {
-	struct ap_conn *c = ud;
+	struct ap_conn *c = ((struct up_link *)ud)->c;
+	if (!c)
+		return;
 	c->up_open = 1;
 	conn_flush_upstream(c);
 }
 
 static void up_writable(void *ud)
 {
-	conn_flush_upstream(ud);
+	struct ap_conn *c = ((struct up_link *)ud)->c;
+	if (c)
+		conn_flush_upstream(c);
 }
 
 static void up_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 {
-	struct ap_conn *c = ud;
+	struct ap_conn *c = ((struct up_link *)ud)->c;
+	if (!c)
+		return;
 	if (c->closing)
 		return;
 	if (c->state == C_TUNNEL) {
 		/* the end of an exec or port-forward: not an error; the client's
 		 * connection ends once what the server sent is out */
-		kx__tlsconn_free(c->up);
-		c->up = NULL;
-		c->up_open = c->up_paused = 0;
+		up_drop(c);
 		c->state = C_WAIT;
 		c->keep_alive = 0;
 		c->req_done = c->resp_done = 1;
@@ -936,9 +975,7 @@ static void up_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 		/* a body read to the end of the connection */
 		kx__http_feed(c->resp, NULL, 0);
 		if (c->resp_done) {
-			kx__tlsconn_free(c->up);
-			c->up = NULL;
-			c->up_open = c->up_paused = 0;
+			up_drop(c);
 			c->keep_alive = 0;
 			cycle_done(c);
 			return;
@@ -946,9 +983,7 @@ static void up_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 	}
 	if (c->state == C_HEAD || (c->req_done && c->resp_done && c->state != C_TUNNEL)) {
 		/* an idle kept-alive connection closed by the server: fine */
-		kx__tlsconn_free(c->up);
-		c->up = NULL;
-		c->up_open = c->up_paused = 0;
+		up_drop(c);
 		return;
 	}
 	char msg[512];
@@ -970,14 +1005,20 @@ static void start_upstream(struct ap_conn *c)
 		return;
 	struct kx_errbuf eb = {0};
 	/* Fresh credentials for a new connection (an exec plugin's may expire). */
-	kx_err err = kx__client_conn_info(ap->client, &ap->ci, &eb);
-	if (!err)
-		err = kx__tlsconn_open(ap->loop, &ap->ci, &up_callbacks, c, &c->up, &eb);
+	struct up_link *l = calloc(1, sizeof *l);
+	kx_err err = l ? kx__client_conn_info(ap->client, &ap->ci, &eb)
+		       : kx__fail(&eb, KX_ERR_NOMEM, "out of memory");
+	if (!err) {
+		l->c = c;
+		err = kx__tlsconn_open(ap->loop, &ap->ci, &up_callbacks, l, &l->t, &eb);
+	}
 	if (err) {
-		c->up = NULL;
+		free(l);
 		up_failed(c, eb.msg[0] ? eb.msg : kx_strerror(err));
 		return;
 	}
+	c->link = l;
+	c->up = l->t;
 	if (ap->o.keepalive_ms > 0)
 		kx__tlsconn_keepalive(c->up, ap->o.keepalive_ms);
 }
@@ -1085,7 +1126,7 @@ static void conn_free(struct ap_conn *c)
 			*pp = c->next;
 			break;
 		}
-	kx__tlsconn_free(c->up);
+	up_drop(c);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	kx__http_free(c->req);
@@ -1107,10 +1148,7 @@ static void conn_close(struct ap_conn *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
-	if (c->up) {
-		kx__tlsconn_free(c->up);
-		c->up = NULL;
-	}
+	up_drop(c);
 	if (c->io.wsi)
 		lws_set_timeout(c->io.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
 }
@@ -1338,6 +1376,9 @@ static void ap_cleanup(struct ap *ap)
 		c->closing = 1;
 		conn_free(c);
 	}
+	if (ap->loop)
+		kx__timer_cancel(&ap->reaper);
+	reap(ap);
 	regexes_free(&ap->accept_hosts);
 	regexes_free(&ap->accept_paths);
 	regexes_free(&ap->reject_paths);
@@ -1361,6 +1402,7 @@ kx_err kx_apiproxy_run(struct kx_client *client, const struct kx_apiproxy_opts *
 	if (err)
 		goto out;
 	ap.listen_io = (struct kx_io){.fn = listener_cb, .owner = &ap};
+	ap.reaper = (struct kx_timer){.fn = reap, .ud = &ap};
 	err = opts->unix_socket ? listen_unix(&ap, where, sizeof where, eb)
 				: listen_tcp(&ap, where, sizeof where, eb);
 	if (err)

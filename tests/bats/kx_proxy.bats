@@ -20,6 +20,7 @@ teardown() {
 		[ -z "$p" ] || wait "$p" 2>/dev/null || true
 	done
 	kubectl delete configmap kx-proxy-cm kx-proxy-watch --ignore-not-found >/dev/null 2>&1 || true
+	[ ! -f "$BATS_TEST_TMPDIR/pod.log.orig" ] || cp "$BATS_TEST_TMPDIR/pod.log.orig" "$KX_TEST_POD_LOG"
 }
 
 # wait_line FILE PID: until FILE has the startup line (or PID died); prints the port.
@@ -115,6 +116,25 @@ norm() { python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sor
 	kubectl delete configmap kx-proxy-watch
 	for _ in $(seq 100); do grep -q '"DELETED"' "$BATS_TEST_TMPDIR/watch" && break; sleep 0.1; done
 	grep -q '"type":"DELETED"' "$BATS_TEST_TMPDIR/watch"
+}
+
+@test "a 256 MiB response (pod log) streams through a slow client without growing the proxy's memory" {
+	cp "$KX_TEST_POD_LOG" "$BATS_TEST_TMPDIR/pod.log.orig"
+	python3 - "$KX_TEST_POD_LOG" <<-'PY'
+	import sys
+	line = b"2025-01-01T00:00:09.000000000Z stdout F " + b"x" * 983 + b"\n"
+	with open(sys.argv[1], "ab") as f:
+	    for _ in range(256 * 1024):
+	        f.write(line)
+	PY
+	start_proxy --port=0
+	want=$(kubectl logs web-0 -c web | wc -c)
+	got=$(curl -sS --max-time 120 --limit-rate 64M "http://127.0.0.1:$PORT/api/v1/namespaces/default/pods/web-0/log?container=web" | wc -c)
+	assert_equal "$got" "$want"
+	[ "$got" -gt 250000000 ] # 256 Ki lines of 984 bytes once the CRI prefix is gone
+	hwm=$(sed -nE 's/^VmHWM:\s+([0-9]+) kB/\1/p' "/proc/$PX_PID/status")
+	echo "proxy peak RSS: $hwm KiB"
+	[ "$hwm" -lt 102400 ]
 }
 
 @test "static files under --www-prefix; the API beside them; no way out of the directory" {
