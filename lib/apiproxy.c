@@ -612,9 +612,12 @@ static int route(struct ap_conn *c)
 	struct kx_buf *h = &c->to_upstream;
 	char auth[8192];
 	int have_auth = !c->has_auth && kx__auth_header(&ap->ci, auth, sizeof auth);
-	int err = kx_buf_printf(h, "%s %s%.*s%s%.*s HTTP/1.1\r\nHost: %s\r\n", c->method,
+	/* An HTTP/1.0 client is asked for as HTTP/1.0: the server then answers
+	 * without chunked framing, which such a client could not read. */
+	int err = kx_buf_printf(h, "%s %s%.*s%s%.*s HTTP/1.%d\r\nHost: %s\r\n", c->method,
 				ap->o.append_server_path ? ap->ci.path_prefix : "", (int)frawlen, fraw,
-				query ? "?" : "", (int)qlen, query ? query : "", ap->ci.host_header) ||
+				query ? "?" : "", (int)qlen, query ? query : "",
+				kx__http_version(p) < 11 ? 0 : 1, ap->ci.host_header) ||
 		  kx_buf_append(h, c->headers.data ? c->headers.data : "", c->headers.len);
 	if (have_auth)
 		err = err || kx_buf_printf(h, "Authorization: %s\r\n", auth);

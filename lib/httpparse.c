@@ -77,6 +77,7 @@ int kx__http_status(const struct kx__http *h) { return (int)h->p.status_code; }
 const char *kx__http_method(const struct kx__http *h) { return http_method_str((enum http_method)h->p.method); }
 int kx__http_is_connect(const struct kx__http *h) { return h->p.method == HTTP_CONNECT; }
 int kx__http_is_head(const struct kx__http *h) { return h->p.method == HTTP_HEAD; }
+int kx__http_version(const struct kx__http *h) { return h->p.http_major * 10 + h->p.http_minor; }
 
 int kx__http_split_url(const char *u, size_t n, size_t *path_off, size_t *path_len,
 		       size_t *query_off, size_t *query_len, int *has_path, int *has_query)

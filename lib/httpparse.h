@@ -38,6 +38,8 @@ int kx__http_status(const struct kx__http *h);
 const char *kx__http_method(const struct kx__http *h);
 int kx__http_is_connect(const struct kx__http *h);
 int kx__http_is_head(const struct kx__http *h);
+/* The message's HTTP version as major * 10 + minor (11 for HTTP/1.1). */
+int kx__http_version(const struct kx__http *h);
 /* Split a request target into path and query (offsets into url); -1 if malformed. */
 int kx__http_split_url(const char *url, size_t n, size_t *path_off, size_t *path_len,
 		       size_t *query_off, size_t *query_len, int *has_path, int *has_query);
