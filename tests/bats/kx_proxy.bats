@@ -242,7 +242,8 @@ print(json.dumps(d, sort_keys=True))'
 	run kx --server="http://127.0.0.1:$PORT" exec web-0 -- echo kx-via-proxy
 	assert_success
 	assert_output "kx-via-proxy"
-	# no proxying error was logged for these
+	# no proxying error was logged for these (the log is shown if one was)
+	cat "$PX_ERR"
 	run grep -c 'error while proxying' "$PX_ERR"
 	assert_output 0
 }
@@ -275,6 +276,21 @@ print(json.dumps(d, sort_keys=True))'
 	run kx proxy --unix-socket="$sock" --port=8001
 	assert_failure 1
 	assert_output --partial "Don't specify both --unix-socket and --port"
+}
+
+@test "--keepalive=7s sets TCP keep-alive probes on the connection to the API server" {
+	start_proxy --port=0 --keepalive=7s
+	curl -sSN --max-time 30 "http://127.0.0.1:$PORT/api/v1/namespaces/default/pods?watch=1" >/dev/null 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		ss -tnpo state established "dport = :$KX_TEST_APISERVER_PORT" | grep -q "pid=$PX_PID," && break
+		sleep 0.1
+	done
+	line=$(ss -tnpo state established "dport = :$KX_TEST_APISERVER_PORT" | grep "pid=$PX_PID,")
+	echo "$line"
+	# the first probe is due within 7 s (ss prints e.g. "timer:(keepalive,6.2sec,0)")
+	[[ "$line" =~ timer:\(keepalive,([0-9.]+)(ms|sec), ]]
+	[ "${BASH_REMATCH[2]}" = ms ] || python3 -c "import sys; sys.exit(not float(sys.argv[1]) <= 7)" "${BASH_REMATCH[1]}"
 }
 
 @test "keep-alive: one client connection serves several requests" {
