@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -1253,39 +1254,37 @@ static int listener_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reas
 static kx_err listen_tcp(struct ap *ap, char *where, size_t wn, struct kx_errbuf *eb)
 {
 	const char *addr = ap->o.address ? ap->o.address : "127.0.0.1";
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof ss);
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	socklen_t sl;
-	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)ap->o.port);
-		sl = sizeof *a4;
-	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)ap->o.port);
-		sl = sizeof *a6;
-	} else {
-		return kx__fail(eb, KX_ERR_INVALID, "%s is not a valid IP address", addr);
-	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	char port[16];
+	snprintf(port, sizeof port, "%d", ap->o.port);
+	/* a name is looked up as kubectl does (its first address is used) */
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	int gai = getaddrinfo(addr, port, &hints, &res);
+	if (gai)
+		return kx__fail(eb, KX_ERR_IO, "listen tcp: lookup %s: %s", addr, gai_strerror(gai));
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 512)) {
-		kx_err err = kx__fail(eb, KX_ERR_IO, "listen tcp %s%s%s:%d: bind: %s",
-				      ss.ss_family == AF_INET6 ? "[" : "", addr,
-				      ss.ss_family == AF_INET6 ? "]" : "", ap->o.port, strerror(errno));
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 512)) {
+		int e = errno;
+		int v6 = res->ai_family == AF_INET6;
+		freeaddrinfo(res);
 		if (fd >= 0)
 			close(fd);
-		return err;
+		return kx__fail(eb, KX_ERR_IO, "listen tcp %s%s%s:%d: bind: %s", v6 ? "[" : "", addr,
+				v6 ? "]" : "", ap->o.port, strerror(e));
 	}
+	freeaddrinfo(res);
+	/* Go's net.Listener Addr().String(): the numeric address, brackets for IPv6 */
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
-	int port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
-	/* Go's net.Listener Addr().String(): brackets for IPv6 */
-	snprintf(where, wn, "%s%s%s:%d", ss.ss_family == AF_INET6 ? "[" : "", addr,
-		 ss.ss_family == AF_INET6 ? "]" : "", port);
+	char host[INET6_ADDRSTRLEN] = "", serv[16] = "";
+	getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, serv, sizeof serv,
+		    NI_NUMERICHOST | NI_NUMERICSERV);
+	int v6 = ss.ss_family == AF_INET6;
+	snprintf(where, wn, "%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", serv);
 	kx_err err = kx__loop_adopt_fd(ap->loop, fd, &ap->listen_io, eb);
 	if (err)
 		close(fd);

@@ -7,7 +7,7 @@
 #include <kx/client.h>
 
 struct kx_apiproxy_opts {
-	const char *address;       /* numeric IP to listen on; NULL = "127.0.0.1" */
+	const char *address;       /* IP address or name to listen on; NULL = "127.0.0.1" */
 	int port;                  /* 0 = a random free port */
 	const char *unix_socket;   /* listen here instead (made with umask 077) */
 	const char *api_prefix;    /* NULL = "/"; a missing trailing '/' is added */

@@ -61,6 +61,17 @@ if str(d.get("kind", "")).endswith("List"):
 print(json.dumps(d, sort_keys=True))'
 }
 
+@test "--address: IPv6 and names (localhost) as kubectl takes them; the line shows the address" {
+	start_proxy --port=0 --address=::1
+	grep -Eqx "Starting to serve on \[::1\]:[0-9]+" "$PX_OUT"
+	# (Host "[::1]:PORT" itself is refused, as by kubectl: see the Host test)
+	run c -o /dev/null -w '%{http_code}' -H "Host: localhost:$PORT" "http://[::1]:$PORT/version"
+	assert_output 200
+	kill "$PX_PID"; wait "$PX_PID" || true
+	start_proxy --port=0 --address=localhost
+	grep -Eqx "Starting to serve on (127\.0\.0\.1|\[::1\]):[0-9]+" "$PX_OUT"
+}
+
 @test "startup line with the real port for --port=0; Ctrl-C ends it with exit 0" {
 	start_proxy --port=0
 	grep -Eqx "Starting to serve on 127\.0\.0\.1:[0-9]+" "$PX_OUT"
@@ -334,7 +345,12 @@ print(json.dumps(d, sort_keys=True))'
 	assert_output --partial "invalid --accept-paths ^(unclosed"
 	run kx proxy extra
 	assert_failure 1
-	run kx proxy --port=0 --address=not-an-ip
+	run kx proxy --port=0 --address=not-an-ip.invalid
 	assert_failure 1
-	assert_output --partial "not-an-ip is not a valid IP address"
+	assert_output --partial "error: listen tcp: lookup not-an-ip.invalid:"
+	# a port in use: kubectl's words
+	start_proxy --port=0
+	run kx proxy --port="$PORT"
+	assert_failure 1
+	assert_output --partial "listen tcp 127.0.0.1:$PORT: bind: Address already in use"
 }
