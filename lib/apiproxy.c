@@ -37,6 +37,7 @@
 #define AP_HIGH (256 * 1024)          /* stop reading the source above this */
 #define AP_LOW (64 * 1024)            /* resume below this */
 #define AP_READ 65536
+#define AP_IDLE_MAX 32                /* idle upstream connections kept for new clients */
 
 #define DEFAULT_ACCEPT_HOSTS "^localhost$,^127\\.0\\.0\\.1$,^\\[::1\\]$"
 #define DEFAULT_ACCEPT_PATHS "^.*"
@@ -54,6 +55,8 @@ struct ap_regexes {
 struct up_link {
 	struct kx_tlsconn *t;
 	struct ap_conn *c;
+	struct ap *ap;
+	int idle;                  /* parked in ap->idle for the next client */
 	struct up_link *next;
 };
 
@@ -68,6 +71,8 @@ struct ap {
 	struct kx_io listen_io, signal_io;
 	struct ap_conn *conns;
 	struct up_link *dropped;       /* freed by the reaper */
+	struct up_link *idle;          /* open upstreams no client uses (keep-alive pool) */
+	int nidle;
 	struct kx_timer reaper;
 	sigset_t old_mask;
 	int mask_saved;
@@ -805,17 +810,60 @@ static void reap(void *ud)
 	}
 }
 
+static void link_drop(struct ap *ap, struct up_link *l)
+{
+	l->c = NULL;
+	l->next = ap->dropped;
+	ap->dropped = l;
+	if (ap->loop)
+		kx__timer_arm(ap->loop, &ap->reaper, 0);
+}
+
+/* An idle pooled upstream closed or spoke out of turn: out of the pool. */
+static void idle_gone(struct up_link *l)
+{
+	struct ap *ap = l->ap;
+	for (struct up_link **pp = &ap->idle; *pp; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			ap->nidle--;
+			break;
+		}
+	l->idle = 0;
+	link_drop(ap, l);
+}
+
+static void up_drop(struct ap_conn *c);
+
+/* The connection is done with its upstream: keep it for another client when
+ * it is open and between requests, else let it go. */
+static void up_park_or_drop(struct ap_conn *c)
+{
+	struct ap *ap = c->ap;
+	struct up_link *l = c->link;
+	if (l && c->up_open && ap->nidle < AP_IDLE_MAX && c->state != C_TUNNEL && !c->to_upstream.len &&
+	    (c->state == C_HEAD || (c->req_done && c->resp_done))) {
+		if (c->up_paused)
+			kx__tlsconn_pause_read(c->up, 0);
+		l->c = NULL;
+		l->idle = 1;
+		l->next = ap->idle;
+		ap->idle = l;
+		ap->nidle++;
+		c->link = NULL;
+		c->up = NULL;
+		c->up_open = c->up_paused = 0;
+		return;
+	}
+	up_drop(c);
+}
+
 /* Let go of the connection's upstream (see struct up_link). */
 static void up_drop(struct ap_conn *c)
 {
 	struct ap *ap = c->ap;
-	if (c->link) {
-		c->link->c = NULL;
-		c->link->next = ap->dropped;
-		ap->dropped = c->link;
-		if (ap->loop)
-			kx__timer_arm(ap->loop, &ap->reaper, 0);
-	}
+	if (c->link)
+		link_drop(ap, c->link);
 	c->link = NULL;
 	c->up = NULL;
 	c->up_open = c->up_paused = 0;
@@ -882,7 +930,10 @@ static const struct kx__http_callbacks resp_callbacks = {
 
 static void up_data(void *ud, const void *data, size_t len)
 {
-	struct ap_conn *c = ((struct up_link *)ud)->c;
+	struct up_link *l = ud;
+	struct ap_conn *c = l->c;
+	if (l->idle)
+		idle_gone(l); /* bytes nobody asked for: the connection is not reusable */
 	if (!c)
 		return;
 	if (c->closing)
@@ -960,7 +1011,10 @@ static void up_writable(void *ud)
 
 static void up_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 {
-	struct ap_conn *c = ((struct up_link *)ud)->c;
+	struct up_link *l = ud;
+	struct ap_conn *c = l->c;
+	if (l->idle)
+		idle_gone(l);
 	if (!c)
 		return;
 	if (c->closing)
@@ -1007,6 +1061,20 @@ static void start_upstream(struct ap_conn *c)
 	struct ap *ap = c->ap;
 	if (c->up || !ap->loop)
 		return;
+	if (ap->idle) {
+		/* an open connection another client left behind: no new handshake */
+		struct up_link *l = ap->idle;
+		ap->idle = l->next;
+		ap->nidle--;
+		l->idle = 0;
+		l->next = NULL;
+		l->c = c;
+		c->link = l;
+		c->up = l->t;
+		c->up_open = 1;
+		c->up_paused = 0;
+		return;
+	}
 	struct kx_errbuf eb = {0};
 	/* Fresh credentials for a new connection (an exec plugin's may expire). */
 	struct up_link *l = calloc(1, sizeof *l);
@@ -1014,6 +1082,7 @@ static void start_upstream(struct ap_conn *c)
 		       : kx__fail(&eb, KX_ERR_NOMEM, "out of memory");
 	if (!err) {
 		l->c = c;
+		l->ap = ap;
 		err = kx__tlsconn_open(ap->loop, &ap->ci, &up_callbacks, l, &l->t, &eb);
 	}
 	if (err) {
@@ -1029,12 +1098,10 @@ static void start_upstream(struct ap_conn *c)
 
 static void conn_flush_upstream(struct ap_conn *c)
 {
-	if (c->closing || !c->up || !c->up_open) {
-		if (!c->closing && !c->up && c->to_upstream.len && c->state != C_HEAD && c->ap->loop &&
-		    !c->local)
-			start_upstream(c);
+	if (!c->closing && !c->up && c->to_upstream.len && c->state != C_HEAD && c->ap->loop && !c->local)
+		start_upstream(c);
+	if (c->closing || !c->up || !c->up_open)
 		return;
-	}
 	while (c->to_upstream.len) {
 		long w = kx__tlsconn_write(c->up, c->to_upstream.data, c->to_upstream.len);
 		if (w < 0)
@@ -1152,7 +1219,7 @@ static void conn_close(struct ap_conn *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
-	up_drop(c);
+	up_park_or_drop(c);
 	if (c->io.wsi)
 		lws_set_timeout(c->io.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
 }
@@ -1378,6 +1445,8 @@ static void ap_cleanup(struct ap *ap)
 		c->closing = 1;
 		conn_free(c);
 	}
+	while (ap->idle)
+		idle_gone(ap->idle);
 	if (ap->loop)
 		kx__timer_cancel(&ap->reaper);
 	reap(ap);

@@ -311,6 +311,15 @@ print(json.dumps(d, sort_keys=True))'
 	assert_output --partial "Re-using existing connection"
 }
 
+@test "new client connections reuse an idle connection to the API server (no handshake per client)" {
+	start_proxy --port=0
+	for _ in $(seq 20); do
+		c -o /dev/null "http://127.0.0.1:$PORT/api/v1/namespaces/default/pods/web-0"
+	done
+	run bash -c "ss -tnp state established 'dport = :$KX_TEST_APISERVER_PORT' | grep -c 'pid=$PX_PID,'"
+	assert_output 1
+}
+
 @test "garbage, huge headers and a slowloris client get 400/431 or wait, and others keep being served" {
 	start_proxy --port=0
 	# a client that sends half a request and keeps the connection open
