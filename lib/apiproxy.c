@@ -627,7 +627,8 @@ static int route(struct ap_conn *c)
 		  kx_buf_append(h, c->headers.data ? c->headers.data : "", c->headers.len);
 	if (have_auth)
 		err = err || kx_buf_printf(h, "Authorization: %s\r\n", auth);
-	kx__memzero(auth, sizeof auth);
+	if (have_auth)
+		kx__memzero(auth, strlen(auth)); /* only what was written: this runs per request */
 	if (c->upgrade_req)
 		err = err || kx_buf_printf(h, "Connection: Upgrade\r\nUpgrade: %.*s\r\n", (int)c->upgrade.len,
 					   c->upgrade.data);
@@ -754,10 +755,12 @@ static void feed(struct ap_conn *c, const char *data, size_t len)
 		return;
 	}
 	if (c->state == C_WAIT) {
-		/* pipelined: held until the current response is done */
+		/* pipelined: held until the current response is done. Reading stops
+		 * only when much is held: toggling it per request costs latency. */
 		if (kx_buf_append(&c->inbuf, data, len))
 			conn_close(c);
-		set_client_paused(c, 1);
+		else if (c->inbuf.len > AP_HIGH)
+			set_client_paused(c, 1);
 		return;
 	}
 	size_t used = kx__http_feed(c->req, data, len);
@@ -781,7 +784,6 @@ static void feed(struct ap_conn *c, const char *data, size_t len)
 		c->state = C_WAIT;
 		if (used < len && kx_buf_append(&c->inbuf, data + used, len - used))
 			conn_close(c);
-		set_client_paused(c, 1);
 		conn_flush_upstream(c);
 		return;
 	}
@@ -789,8 +791,6 @@ static void feed(struct ap_conn *c, const char *data, size_t len)
 		conn_close(c);
 		return;
 	}
-	if (c->state == C_WAIT)
-		set_client_paused(c, 1);
 	conn_flush_upstream(c);
 	if (c->to_upstream.len > AP_HIGH)
 		set_client_paused(c, 1);

@@ -33,6 +33,27 @@ for conns in 1 50; do
 	row "proxy: GET $px_path, $conns connection(s), requests/s (higher is better)" req/s "$kx_rps" "$kc_rps"
 	row "proxy: GET $px_path, $conns connection(s), p99 latency" ms "$kx_p99" "$kc_p99"
 done
+px_conn_ms() { # port: median ms of one request on a new connection (Connection: close)
+	python3 - "$1" "$px_path" <<'PY'
+import socket, statistics, sys, time
+port, path = int(sys.argv[1]), sys.argv[2]
+def one():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path.encode())
+    while s.recv(65536):
+        pass
+    s.close()
+for _ in range(20):
+    one()
+t = []
+for _ in range(300):
+    a = time.perf_counter()
+    one()
+    t.append((time.perf_counter() - a) * 1000)
+print("%.2f" % statistics.median(t))
+PY
+}
+row "proxy: one request per new client connection, median of 300" ms "$(px_conn_ms "$kx_px_port")" "$(px_conn_ms "$kc_px_port")"
 row "peak RSS of the proxy after the wrk runs" KiB "$(px_hwm "$kx_px_pid")" "$(px_hwm "$kc_px_pid")"
 kill "$kx_px_pid" "$kc_px_pid"
 wait "$kx_px_pid" "$kc_px_pid" 2>/dev/null || true
