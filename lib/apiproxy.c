@@ -415,8 +415,9 @@ static void serve_file(struct ap_conn *c, const char *path, const char *full_pat
 			return;
 		}
 	}
-	int fd = open(fs, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !S_ISREG(st.st_mode)) {
+	/* only regular files: opening a FIFO or a device could block the loop */
+	int fd = S_ISREG(st.st_mode) ? open(fs, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+	if (fd < 0) {
 		if (fd >= 0)
 			close(fd);
 		free(fs);

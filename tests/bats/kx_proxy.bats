@@ -177,6 +177,10 @@ print(json.dumps(d, sort_keys=True))'
 	assert_output --partial '<a href="sub/">sub/</a>'
 	run c -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/files/missing"
 	assert_output 404
+	# a FIFO is refused, not opened (opening it would block the one loop)
+	mkfifo "$BATS_TEST_TMPDIR/www/fifo"
+	run c -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/files/fifo"
+	assert_output 403
 	# an unclean path is redirected to its clean form first (as net/http does)
 	run c -o /dev/null -w '%{http_code} %{redirect_url}' --path-as-is "http://127.0.0.1:$PORT/files/../../etc/passwd"
 	assert_output "301 http://127.0.0.1:$PORT/etc/passwd"
