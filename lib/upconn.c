@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define UP_HEAD_MAX (1024 * 1024)     /* response head plus a refusal's body */
-#define UP_FRAME_MAX (256 * 1024)     /* payload of one WebSocket frame we send */
+#define UP_FRAME_MAX KX_UP_MESSAGE_MAX /* payload of one WebSocket frame we send */
 #define UP_OUT_MAX (UP_FRAME_MAX + 64 * 1024)
 
 enum up_state { UP_HANDSHAKE, UP_UPGRADED, UP_DONE };
@@ -34,6 +35,8 @@ struct kx__upconn {
 	struct kx_ws_decoder dec;
 	int close_sent;
 	int user_want;             /* the user asked for on_writable */
+	int in_message;            /* a received message is in progress (for on_message's first) */
+	long long last_rx_ms;
 	struct kx_errbuf eb;
 };
 
@@ -100,9 +103,13 @@ static int ws_data(void *ud, int opcode, const void *data, size_t len, int last)
 {
 	struct kx__upconn *u = ud;
 	(void)opcode;
-	(void)last;
-	if (len && u->cb.on_data)
+	if (u->cb.on_message) {
+		int first = !u->in_message;
+		u->in_message = !last;
+		u->cb.on_message(u->ud, data, len, first, last);
+	} else if (len && u->cb.on_data) {
 		u->cb.on_data(u->ud, data, len);
+	}
 	return u->state != UP_UPGRADED;
 }
 
@@ -293,9 +300,22 @@ static void t_connected(void *ud)
 		finish(u, KX_ERR_CLOSED, &u->eb);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long kx__upconn_last_rx_ms(const struct kx__upconn *u)
+{
+	return u->last_rx_ms;
+}
+
 static void t_data(void *ud, const void *data, size_t len)
 {
 	struct kx__upconn *u = ud;
+	u->last_rx_ms = now_ms();
 	if (u->state == UP_HANDSHAKE)
 		handshake(u, data, len);
 	else
@@ -396,6 +416,7 @@ kx_err kx__upconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
 	u->kind = rq->kind;
 	u->out = (struct kx_buf)KX_BUF_INIT(UP_OUT_MAX);
 	u->hs = (struct kx_buf)KX_BUF_INIT(UP_HEAD_MAX);
+	u->last_rx_ms = now_ms();
 	kx_err err = build_request(u, ci, rq, eb);
 	if (!err)
 		err = kx__tlsconn_open(l, ci, &t_callbacks, u, &u->t, eb);
@@ -433,6 +454,16 @@ void kx__upconn_want_write(struct kx__upconn *u)
 void kx__upconn_pause_read(struct kx__upconn *u, int paused)
 {
 	kx__tlsconn_pause_read(u->t, paused);
+}
+
+kx_err kx__upconn_ping(struct kx__upconn *u)
+{
+	if (u->kind != KX_UP_WEBSOCKET || u->state != UP_UPGRADED)
+		return KX_OK;
+	static const char payload[] = "kx";
+	if (queue_frame(u, KX_WS_PING, payload, sizeof payload - 1) || flush_out(u) < 0)
+		return KX_ERR_CLOSED;
+	return KX_OK;
 }
 
 void kx__upconn_close(struct kx__upconn *u)
