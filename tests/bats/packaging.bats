@@ -18,6 +18,10 @@ setup_file() {
 setup() {
 	load helpers
 	[ -f "$BUILD_DIR/CMakeCache.txt" ] || skip "KX_BIN is not in a CMake build directory"
+	# A sanitizer build's libkx needs its programs built with the same runtime.
+	CC_SAN=
+	grep -q '^KX_SANITIZE:BOOL=ON' "$BUILD_DIR/CMakeCache.txt" && CC_SAN=-fsanitize=address,undefined
+	true
 }
 
 # Every command path: the commands completion offers at the top level, and the
@@ -63,7 +67,7 @@ command_paths() {
 	run pkg-config --modversion libkx
 	assert_output "$(kx version --client | cut -d' ' -f3 | sed 's/^v//')"
 	# shellcheck disable=SC2046
-	cc -o "$BATS_TEST_TMPDIR/hello" "$BATS_TEST_TMPDIR/hello.c" $(pkg-config --cflags --libs libkx)
+	cc $CC_SAN -o "$BATS_TEST_TMPDIR/hello" "$BATS_TEST_TMPDIR/hello.c" $(pkg-config --cflags --libs libkx)
 	run env LD_LIBRARY_PATH="$PREFIX/lib" "$BATS_TEST_TMPDIR/hello"
 	assert_success
 	assert_output --regexp '^libkx v[0-9]+\.[0-9]+\.[0-9]+: .+'
@@ -71,7 +75,7 @@ command_paths() {
 	assert_line --partial "libkx.so.0 => $PREFIX/lib/libkx.so.0"
 	# Static libkx, the libraries it needs shared (Requires.private).
 	# shellcheck disable=SC2046
-	cc -o "$BATS_TEST_TMPDIR/hello-static" "$BATS_TEST_TMPDIR/hello.c" $(pkg-config --cflags libkx) \
+	cc $CC_SAN -o "$BATS_TEST_TMPDIR/hello-static" "$BATS_TEST_TMPDIR/hello.c" $(pkg-config --cflags libkx) \
 		"$PREFIX/lib/libkx.a" $(pkg-config --libs libcurl libwebsockets libcjson yaml-0.1 openssl zlib libuv libpcre2-8)
 	run "$BATS_TEST_TMPDIR/hello-static"
 	assert_success
@@ -181,7 +185,7 @@ command_paths() {
 	export PKG_CONFIG_PATH=$root/usr/lib/pkgconfig
 	printf '#include <kx/common.h>\n#include <stdio.h>\nint main(void){puts(kx_version());return 0;}\n' >"$BATS_TEST_TMPDIR/v.c"
 	# shellcheck disable=SC2046
-	cc -o "$BATS_TEST_TMPDIR/v" "$BATS_TEST_TMPDIR/v.c" $(pkg-config --cflags --libs libkx)
+	cc $CC_SAN -o "$BATS_TEST_TMPDIR/v" "$BATS_TEST_TMPDIR/v.c" $(pkg-config --cflags --libs libkx)
 	run env LD_LIBRARY_PATH="$root/usr/lib" "$BATS_TEST_TMPDIR/v"
 	assert_output "$(kx version --client | cut -d' ' -f3)"
 }
