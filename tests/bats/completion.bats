@@ -328,3 +328,22 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); print("ok", flush=True); 
 	run kx __complete -- --kubeconfig ''
 	assert_output ':0'
 }
+
+@test "__complete: odd words end with a directive line and exit 0, never a crash" {
+	export KUBECONFIG
+	KUBECONFIG=$(dead_kubeconfig)
+	long=$(printf 'x%.0s' $(seq 600))
+	for words in "-" "--" "--=" "-=" "---" "-c=" "-c=we" "-ic" "-it" "--namespace=" "--v=" \
+		"exec -c" "exec --container=" "exec pod/ -c" "exec / -c" "exec /" "exec //" "exec -n" \
+		"port-forward $long/" "exec -$long" "--$long=" "exec $long -c" "help help help" \
+		"config view -o" "config nosuch" "completion x y"; do
+		# shellcheck disable=SC2086
+		run kx __complete -- $words ''
+		assert_success
+		assert_line --index -1 --regexp '^:[0-9]+$'
+		# shellcheck disable=SC2086
+		run kx __complete -- $words
+		assert_success
+		assert_line --index -1 --regexp '^:[0-9]+$'
+	done
+}
