@@ -57,6 +57,8 @@ struct comp {
 static void emit(struct comp *c, const char *name, const char *desc)
 {
 	size_t plen = strlen(c->prefix), clen = strlen(c->cur);
+	if (!*name || strpbrk(name, "\t\n\r"))
+		return; /* the protocol is a line per candidate (kubeconfig names are free text) */
 	/* Match prefix+name against the current word without building the string. */
 	if (clen <= plen) {
 		if (strncmp(c->prefix, c->cur, clen))
@@ -116,8 +118,8 @@ static struct kx_config *config(struct comp *c)
 
 static struct kx_client *client(struct comp *c)
 {
-	if (c->client || c->offline)
-		return c->client;
+	if (c->offline || c->client)
+		return c->offline ? NULL : c->client;
 	c->offline = 1;
 	struct kx_config *cfg = config(c);
 	const struct kx_rest_config *rc = cfg ? kx_config_rest(cfg) : NULL;
