@@ -49,7 +49,10 @@ fish_complete() {
 # tmux on a socket of this test's own: an interactive shell, keys typed into it.
 tmux_start() { # command...
 	TMUX_SOCK=kx-complete-$$-$BATS_TEST_NUMBER
-	tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -x 160 -y 40 "$@"
+	# In a directory holding one file: a file completion would insert it.
+	mkdir -p "$BATS_TEST_TMPDIR/cwd"
+	: >"$BATS_TEST_TMPDIR/cwd/onlyfile"
+	tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -c "$BATS_TEST_TMPDIR/cwd" -x 160 -y 40 "$@"
 }
 # Wait until the pane shows a line matching the regex (polling, up to 20 s).
 tmux_wait() {
@@ -226,6 +229,13 @@ bash_start() {
 	tmux_tab 'kx --namespace=dem' 'kx --namespace=demo '
 	tmux_tab 'kx exec dep' 'kx exec deployments/'
 	tmux_tab 'kx exec deployments/w' 'kx exec deployments/web '
+	# A file flag: the shell's own file names (directive 0).
+	: >"$BATS_TEST_TMPDIR/kubeconfig-for-tab"
+	tmux_tab "kx --kubeconfig $BATS_TEST_TMPDIR/kubeconfig-fo" "kx --kubeconfig $BATS_TEST_TMPDIR/kubeconfig-for-tab "
+	tmux_tab 'kx --kubeconfig onl' 'kx --kubeconfig onlyfile '
+	# No file names where they mean nothing: the remote command, a pod.
+	tmux_tab 'kx exec web-0 -- ' 'kx exec web-0 -- '
+	tmux_tab 'kx exec onl' 'kx exec onl'
 }
 
 @test "zsh (compinit, in tmux): commands, pods, containers, flag values" {
@@ -237,6 +247,11 @@ bash_start() {
 	tmux_tab 'kx exec --conta' 'kx exec --container '
 	tmux_tab 'kx port-forward svc/w' 'kx port-forward svc/web '
 	tmux_tab 'kx exec dep' 'kx exec deployments/'
+	: >"$BATS_TEST_TMPDIR/kubeconfig-for-tab"
+	tmux_tab "kx --kubeconfig $BATS_TEST_TMPDIR/kubeconfig-fo" "kx --kubeconfig $BATS_TEST_TMPDIR/kubeconfig-for-tab "
+	tmux_tab 'kx --kubeconfig onl' 'kx --kubeconfig onlyfile '
+	tmux_tab 'kx exec web-0 -- ' 'kx exec web-0 -- '
+	tmux_tab 'kx exec onl' 'kx exec onl'
 	# Several candidates: listed under the line.
 	tmux -L "$TMUX_SOCK" send-keys C-u 'kx exec ' Tab
 	tmux_wait 'web-0'
@@ -261,6 +276,9 @@ bash_start() {
 	assert_output deploy/web
 	run fish_complete 'kx -n de'
 	assert_equal "$(sort <<<"$output" | tr '\n' ' ')" "default demo "
+	: >"$BATS_TEST_TMPDIR/kubeconfig-for-tab"
+	run fish_complete "kx --kubeconfig $BATS_TEST_TMPDIR/kubeconfig-fo"
+	assert_output "$BATS_TEST_TMPDIR/kubeconfig-for-tab"
 }
 
 @test "server down: bash, zsh and fish still offer commands, flags and kubeconfig names at once" {
