@@ -11,14 +11,20 @@
 
 #include <kx/client.h>
 #include <kx/config.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { DIR_DEFAULT = 0, DIR_ERROR = 1, DIR_NOSPACE = 2, DIR_NOFILE = 4 };
 
-/* The network budget for one completion, all requests together. */
+/* The network budget for one completion, all requests together; past it and a
+ * grace period, the process ends whatever it waits for (an exec credential
+ * plugin, a prompt). */
 #define BUDGET_MS_DEFAULT 1500
+#define GRACE_MS 500
 
 static int help_flag;
 static const struct kx_option help_option[] = {
@@ -270,9 +276,10 @@ static int src_resource_name(struct comp *c, int npos)
 		return DIR_NOFILE;
 	const char *slash = strchr(c->cur, '/');
 	if (!slash) {
-		emit_names(c, "pods");
+		/* The offline candidates first: they are out even if the server stalls. */
 		for (const char *const *t = workload_types; *t; t++)
 			emit(c, *t, NULL);
+		emit_names(c, "pods");
 		return DIR_NOFILE;
 	}
 	char type[128], prefix[130];
@@ -554,6 +561,26 @@ static int complete(struct comp *c)
 	return dir;
 }
 
+/* The hard deadline: stdout is line-buffered, so every candidate printed so
+ * far is out; end the answer and the process. */
+static void deadline_hit(int sig)
+{
+	static const char directive[] = ":4\n";
+	(void)sig;
+	if (write(STDOUT_FILENO, directive, sizeof directive - 1) < 0)
+		_exit(KX_EXIT_FAIL);
+	_exit(KX_EXIT_OK);
+}
+
+static void arm_deadline(long ms)
+{
+	struct sigaction sa = {.sa_handler = deadline_hit};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {.it_value = {.tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000}};
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 static long budget_ms(void)
 {
 	const char *env = getenv("KX_COMPLETE_TIMEOUT");
@@ -583,6 +610,8 @@ static int complete_run(const struct kx_invocation *inv)
 	if (inv->dash > 0 && inv->dash == inv->argc)
 		words[n - 1] = "--";
 	clock_gettime(CLOCK_MONOTONIC, &c.start);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	arm_deadline(c.budget_ms + GRACE_MS);
 	int dir = DIR_NOFILE;
 	if (n > 0) {
 		c.cur = words[n - 1];

@@ -17,6 +17,7 @@ setup() {
 teardown() {
 	[ -z "$TMUX_SOCK" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
 	[ -z "${SILENT_PID:-}" ] || kill "$SILENT_PID" 2>/dev/null || true
+	[ ! -s "$BATS_TEST_TMPDIR/plugin.pid" ] || kill "$(cat "$BATS_TEST_TMPDIR/plugin.pid")" 2>/dev/null || true
 }
 
 # A copy of the test kubeconfig whose server is a dead port (connection refused).
@@ -328,6 +329,45 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); print("ok", flush=True); 
 	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 	assert_output ':4'
 	[ "$elapsed_ms" -lt 1400 ]
+}
+
+@test "a credential plugin that never answers: completion still ends, with the offline candidates" {
+	need_cluster
+	cat >"$BATS_TEST_TMPDIR/plugin" <<-EOF
+		#!/bin/sh
+		echo \$\$ >"$BATS_TEST_TMPDIR/plugin.pid"
+		exec sleep 60
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/plugin"
+	cat >"$BATS_TEST_TMPDIR/kubeconfig" <<-EOF
+		apiVersion: v1
+		kind: Config
+		clusters:
+		- name: kx
+		  cluster: {server: "$KX_TEST_APISERVER", certificate-authority: "$KX_TEST_CA"}
+		contexts:
+		- name: stuck
+		  context: {cluster: kx, user: stuck, namespace: demo}
+		current-context: stuck
+		users:
+		- name: stuck
+		  user:
+		    exec: {apiVersion: client.authentication.k8s.io/v1, command: "$BATS_TEST_TMPDIR/plugin", interactiveMode: Never}
+	EOF
+	start=$(date +%s%N)
+	# As the scripts run it: stderr discarded, stdout read to its end.
+	run bash -c 'KX_COMPLETE_TIMEOUT=300ms KUBECONFIG=$1 kx __complete exec "" 2>/dev/null' _ "$BATS_TEST_TMPDIR/kubeconfig"
+	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+	assert_success
+	assert_line pods/
+	assert_line --index -1 ':4'
+	[ -s "$BATS_TEST_TMPDIR/plugin.pid" ] # the plugin did run, and hung
+	# 300 ms budget + 500 ms grace; a hang would be the plugin's 60 s.
+	[ "$elapsed_ms" -lt 5000 ]
+	kill "$(cat "$BATS_TEST_TMPDIR/plugin.pid")"
+	run bash -c 'KX_COMPLETE_TIMEOUT=300ms KUBECONFIG=$1 kx __complete -- -n "" 2>/dev/null' _ "$BATS_TEST_TMPDIR/kubeconfig"
+	assert_line demo
+	assert_line default
 }
 
 @test "__complete: the words after -- and unknown commands offer nothing; bad input never fails" {
