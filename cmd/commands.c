@@ -17,6 +17,8 @@ const struct kx_command *const kx_commands[] = {
 	&kx_cmd_help,
 	&kx_cmd_options,
 	&kx_cmd_complete,
+	&kx_cmd_completion,
+	&kx_cmd_man,
 	NULL,
 };
 
