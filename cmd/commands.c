@@ -12,9 +12,14 @@ const struct kx_command *const kx_commands[] = {
 	&kx_cmd_version,
 	&kx_cmd_config,
 	&kx_cmd_get,
+	&kx_cmd_expose,
+	&kx_cmd_create,
+	&kx_cmd_reach,
 	&kx_cmd_help,
 	&kx_cmd_options,
 	&kx_cmd_complete,
+	&kx_cmd_completion,
+	&kx_cmd_man,
 	NULL,
 };
 

@@ -84,8 +84,14 @@ extern const struct kx_command *const kx_commands[];
 /* One per command file. */
 extern const struct kx_command kx_cmd_help, kx_cmd_options, kx_cmd_version, kx_cmd_config,
 	kx_cmd_get, kx_cmd_exec, kx_cmd_attach, kx_cmd_port_forward,
-	kx_cmd_complete;
-extern const struct kx_command kx_cmd_proxy;
+	kx_cmd_complete, kx_cmd_expose, kx_cmd_create, kx_cmd_reach, kx_cmd_proxy;
+/* Completion (complete.c, completion.c) and the man page (man.c). */
+extern const struct kx_command kx_cmd_completion, kx_cmd_man;
+extern const char *const kx_completion_shells[]; /* "bash", "zsh", "fish", NULL */
+/* Whether completion knows a source named in args_complete or an option's complete. */
+int kx_complete_source_known(const char *name);
+/* The kx(1) man page, in roff, from the command and option tables. */
+void kx_print_man(FILE *out);
 extern const struct kx_option kx_global_options[];
 
 struct kx_globals {
@@ -149,6 +155,18 @@ int kx_run_session(const struct kx_invocation *inv, const char *target, char **a
 /* Printing (print.c). */
 /* -o json / -o yaml of a document; returns an exit code. */
 int kx_print_doc(const cJSON *doc, const char *format);
+int kx_print_result(const cJSON *obj, const char *format, const char *type, const char *verb,
+		    const char *dry_run);
+
+/* Creating generated objects (create.c; expose uses them too). */
+extern const char *const kx_dry_run_choices[];    /* none client server */
+extern const char *const kx_create_output_choices[]; /* json yaml name */
+int kx_dry_run_client(const char *dry_run);
+/* POST obj to the namespace's collection of resource (dryRun=All for "server"). */
+kx_err kx_create_send(struct kx_client *c, const char *resource, const cJSON *obj,
+		      const char *dry_run, const char *field_manager, cJSON **out, struct kx_errbuf *eb);
+/* kx_report_call, but a 422 naming its object reads "The Service \"x\" is invalid: …". */
+int kx_report_write(struct kx_client *c, kx_err err, const struct kx_errbuf *eb);
 /* A kubectl-style table: add rows of ncols strings (copied), then print. */
 struct kx_table {
 	size_t ncols, nrows;

@@ -145,6 +145,10 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 	case KX_PF_CONNECTION:
 		printf("Handling connection for %d\n", local);
 		break;
+	case KX_PF_CONNECTED:
+		if (kx_g.verbosity >= 4)
+			fprintf(stderr, "port-forward: session over %s\n", msg ? msg : "");
+		break;
 	case KX_PF_CONN_ERROR:
 		fflush(stdout);
 		kx_error("an error occurred forwarding %d -> %d: %s", local, remote, msg ? msg : "");
@@ -198,8 +202,13 @@ static int pf_run(const struct kx_invocation *inv)
 	cJSON *pod = NULL, *svc = NULL;
 	int rc = KX_EXIT_FAIL;
 	kx_err err;
+	enum kx_transport transport;
 	if (!ports || !names)
 		goto done;
+	if ((err = kx_transport_from_env(&transport, &eb))) {
+		kx_report(err, &eb);
+		goto done;
+	}
 	for (int i = 0; i < nports; i++) {
 		int local, remote;
 		if ((err = kx_pf_parse_spec(inv->argv[i + 1], &local, &remote, names[i], sizeof names[i], &eb))) {
@@ -290,6 +299,7 @@ static int pf_run(const struct kx_invocation *inv)
 		.pod_resource_version = str_at(pod, "metadata", "resourceVersion"),
 		.addresses = addrs, .naddresses = naddrs, .on_event = on_event, .handle_signals = 1,
 		.resolve = resolve_again, .resolve_ud = &r, .exit_on_pod_loss = o.exit_on_pod_loss,
+		.transport = transport,
 	};
 	err = kx_port_forward(c, &po, &eb);
 	if (!err)
@@ -316,7 +326,9 @@ const struct kx_command kx_cmd_port_forward = {
 	.summary = "Forward one or more local ports to a pod",
 	.usage = "kx port-forward TYPE/NAME [options] [LOCAL_PORT:]REMOTE_PORT [...[LOCAL_PORT_N:]REMOTE_PORT_N]",
 	.description = "Listens on local ports and forwards each connection to a pod's port over one\n"
-		       "SPDY/3.1 session. For deploy/, rs/, sts/, svc/ … only a Ready pod is chosen (kx+);\n"
+		       "SPDY/3.1 session, carried in a WebSocket (kubectl's default) and falling back to\n"
+		       "plain SPDY when the server refuses it; KX_TRANSPORT=websocket|spdy forces one.\n"
+		       "For deploy/, rs/, sts/, svc/ … only a Ready pod is chosen (kx+);\n"
 		       "a Service's port maps to its targetPort. One failed connection is reported and the\n"
 		       "others go on (kubectl ends the session). Ctrl-C ends it cleanly (exit 0).",
 	.examples = "  # Local 8080 to port 80 of pod web-0\n  kx port-forward pod/web-0 8080:80\n\n"

@@ -64,3 +64,32 @@ void kx_table_print(FILE *out, const struct kx_table *t)
 		fputc('\n', out);
 	}
 }
+
+/* kubectl's printing of an object a command made or changed: -o json|yaml the
+ * object (managedFields left out, as kubectl does), -o name "TYPE/NAME", else
+ * "TYPE/NAME VERB", with " (dry run)" / " (server dry run)". */
+int kx_print_result(const cJSON *obj, const char *format, const char *type, const char *verb,
+		    const char *dry_run)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
+	const char *n = cJSON_IsString(name) ? name->valuestring : "";
+	if (format && (!strcmp(format, "json") || !strcmp(format, "yaml"))) {
+		cJSON *copy = cJSON_Duplicate(obj, 1);
+		if (!copy)
+			return kx_report(KX_ERR_NOMEM, NULL);
+		cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(copy, "metadata"),
+							"managedFields");
+		int rc = kx_print_doc(copy, format);
+		cJSON_Delete(copy);
+		return rc;
+	}
+	if (format && !strcmp(format, "name")) {
+		printf("%s/%s\n", type, n);
+		return KX_EXIT_OK;
+	}
+	const char *dry = !dry_run ? "" : !strcmp(dry_run, "client") ? " (dry run)"
+					: !strcmp(dry_run, "server") ? " (server dry run)" : "";
+	printf("%s/%s %s%s\n", type, n, verb, dry);
+	return KX_EXIT_OK;
+}

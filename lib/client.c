@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <curl/curl.h>
+#include <openssl/x509_vfy.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,9 +318,15 @@ static kx_err transfer_error(struct kx_client *c, CURLcode rc, struct kx_errbuf 
 	case CURLE_SSL_INVALIDCERTSTATUS: {
 		long vr = 0;
 		curl_easy_getinfo(c->curl, CURLINFO_SSL_VERIFYRESULT, &vr);
-		if (vr)
+		/* UNSPECIFIED is OpenSSL's value before verification ran (the peer
+		 * went away mid-handshake): not a certificate problem. */
+		if (vr && vr != X509_V_ERR_UNSPECIFIED)
 			return kx__fail(eb, KX_ERR_TLS, "tls: failed to verify certificate: %s",
 					kx__x509_words(vr));
+		/* The server went away during the handshake (killed, restarting). */
+		if (strstr(detail, "reset by peer") || strstr(detail, "SSL_ERROR_SYSCALL") ||
+		    strstr(detail, "unexpected eof"))
+			return kx__fail(eb, KX_ERR_CLOSED, "connection to %s lost: %s", c->host, detail);
 		return kx__fail(eb, KX_ERR_TLS, "tls: %s", detail);
 	}
 	case CURLE_RECV_ERROR:

@@ -1,9 +1,9 @@
-/* exec over SPDY/3.1: an HTTP/1.1 Upgrade on a raw TLS connection, then one
+/* exec over SPDY/3.1: an HTTP/1.1 Upgrade (upconn.c), then one
  * SPDY stream per role (error, stdin, stdout, stderr or resize), as client-go
  * opens them. The SPDY session itself is spdy.c (sans-IO). */
 #include "exec_internal.h"
 #include "spdy.h"
-#include "tlsconn.h"
+#include "upconn.h"
 #include "wschannel.h"
 
 #include <cjson/cJSON.h>
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HANDSHAKE_MAX (64 * 1024)
 #define PING_MS 5000
 #define WRITE_CHUNK (64 * 1024)
 
@@ -20,15 +19,10 @@ enum role { R_ERROR, R_STDIN, R_STDOUT, R_STDERR, R_RESIZE, R_COUNT };
 static const char *const role_names[R_COUNT] = {"error", "stdin", "stdout", "stderr", "resize"};
 
 struct spdy_state {
-	struct kx_tlsconn *conn;
+	struct kx__upconn *conn;
 	struct kx_exec_session *s;
 	struct kx_spdy *spdy;
-	struct kx_buf hs;             /* the HTTP response until the upgrade completes */
-	int upgraded;
 	int legacy;                   /* v1-v3 channel protocol: no Status on success */
-	int http_code;
-	size_t body_expected;         /* of a refused upgrade */
-	int headers_done;
 	uint32_t id[R_COUNT];         /* 0 = not opened */
 	int ended[R_COUNT];           /* FIN or reset seen */
 	int replies;
@@ -41,7 +35,7 @@ struct spdy_state {
 static void flush(struct spdy_state *p)
 {
 	if (p->conn && p->spdy && kx_spdy_pending(p->spdy))
-		kx__tlsconn_want_write(p->conn);
+		kx__upconn_want_write(p->conn);
 }
 
 static enum role role_of(struct spdy_state *p, uint32_t id)
@@ -175,56 +169,6 @@ static kx_err open_streams(struct spdy_state *p)
 	return err;
 }
 
-/* The upgrade request: POST, like kubectl. */
-static kx_err send_request(struct spdy_state *p)
-{
-	struct kx_exec_session *s = p->s;
-	struct kx_buf path, req = KX_BUF_INIT(1 << 20);
-	kx_err err = kx__exec_path(s, &path);
-	char auth[8192];
-	int have_auth = kx__auth_header(&s->ci, auth, sizeof auth);
-	if (!err)
-		err = kx_buf_printf(&req,
-				    "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: kx/%s\r\n"
-				    "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-				    "X-Stream-Protocol-Version: v5.channel.k8s.io\r\n"
-				    "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
-				    "X-Stream-Protocol-Version: v3.channel.k8s.io\r\n"
-				    "X-Stream-Protocol-Version: v2.channel.k8s.io\r\n"
-				    "X-Stream-Protocol-Version: channel.k8s.io\r\n"
-				    "Content-Length: 0\r\n%s%s%s\r\n",
-				    path.data, s->ci.host_header, kx_version(),
-				    have_auth ? "Authorization: " : "", have_auth ? auth : "",
-				    have_auth ? "\r\n" : "");
-	kx__memzero(auth, sizeof auth);
-	kx_buf_free(&path);
-	if (!err) {
-		/* A few KiB on a fresh connection: it goes out at once, or not at all. */
-		long n = kx__tlsconn_write(p->conn, req.data, req.len);
-		if (n != (long)req.len)
-			err = kx__fail(s->eb, KX_ERR_CLOSED, "exec over SPDY: sending the upgrade request failed");
-	}
-	kx_buf_free_secret(&req);
-	return err;
-}
-
-/* Case-insensitive header lookup in a raw HTTP response head. */
-static const char *find_header(const char *head, const char *name, size_t *len)
-{
-	size_t nl = strlen(name);
-	for (const char *line = strstr(head, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n")) {
-		const char *l = line + 2;
-		if (!strncasecmp(l, name, nl) && l[nl] == ':') {
-			const char *v = l + nl + 1;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			*len = strcspn(v, "\r\n");
-			return v;
-		}
-	}
-	return NULL;
-}
-
 /* Is body a metav1.Status document? */
 static int is_k8s_status(const char *body, size_t len)
 {
@@ -235,85 +179,38 @@ static int is_k8s_status(const char *body, size_t len)
 	return yes;
 }
 
-/* Bytes before the upgrade: the HTTP response head, then either SPDY frames
- * (after a 101) or the Status body of a refused upgrade. */
-static int handle_handshake(struct spdy_state *p, const char *in, size_t len)
-{
-	struct kx_exec_session *s = p->s;
-	if (kx_buf_append(&p->hs, in, len)) {
-		kx__fail(s->eb, KX_ERR_PROTOCOL, "exec over SPDY: the server's response is too large");
-		kx__exec_finish(s, KX_ERR_PROTOCOL);
-		return -1;
-	}
-	if (!p->headers_done) {
-		char *end = strstr(p->hs.data, "\r\n\r\n");
-		if (!end)
-			return 0;
-		p->headers_done = 1;
-		*end = '\0';
-		size_t head_len = (size_t)(end - p->hs.data) + 4;
-		if (sscanf(p->hs.data, "HTTP/1.%*d %d", &p->http_code) != 1) {
-			kx__fail(s->eb, KX_ERR_PROTOCOL, "exec over SPDY: malformed response from %s",
-				 s->ci.host_header);
-			kx__exec_finish(s, KX_ERR_PROTOCOL);
-			return -1;
-		}
-		size_t vl = 0;
-		if (p->http_code == 101) {
-			const char *v = find_header(p->hs.data, "X-Stream-Protocol-Version", &vl);
-			snprintf(s->res->protocol, sizeof s->res->protocol, "%.*s", (int)KX_MIN(vl, 39), v ? v : "");
-			p->legacy = strncmp(s->res->protocol, "v4.", 3) && strncmp(s->res->protocol, "v5.", 3);
-			p->upgraded = 1;
-			if (open_streams(p)) {
-				kx__exec_finish(s, KX_ERR_PROTOCOL);
-				return -1;
-			}
-			size_t rest = p->hs.len - head_len;
-			if (rest && kx_spdy_feed(p->spdy, p->hs.data + head_len, rest, s->eb)) {
-				kx__exec_finish(s, KX_ERR_PROTOCOL);
-				return -1;
-			}
-			kx_buf_free(&p->hs);
-			flush(p);
-			return 0;
-		}
-		const char *cl = find_header(p->hs.data, "Content-Length", &vl);
-		p->body_expected = cl ? strtoul(cl, NULL, 10) : 0;
-		kx_buf_consume(&p->hs, head_len);
-	}
-	if (p->hs.len >= p->body_expected) {
-		/* A refused upgrade: its body is a Status (pod not found, Forbidden and the
-		 * like), which is final. Anything else (a proxy's page, no body, a server
-		 * that will not speak SPDY) lets the caller try WebSocket instead. */
-		struct kx_status st;
-		kx_status_decode(p->hs.data, p->hs.len, p->http_code, &st);
-		if (!is_k8s_status(p->hs.data, p->hs.len) || strstr(st.message, "pgrade"))
-			s->upgrade_failed = 1;
-		kx__client_set_status(s->client, &st);
-		kx__fail(s->eb, KX_ERR_API, "%s", st.message);
-		kx__exec_finish(s, KX_ERR_API);
-		return -1;
-	}
-	return 0;
-}
-
-static void conn_connected(void *ud)
+static void on_upgraded(void *ud, const char *protocol)
 {
 	struct spdy_state *p = ud;
-	if (send_request(p))
-		kx__exec_finish(p->s, KX_ERR_CLOSED);
+	struct kx_exec_session *s = p->s;
+	snprintf(s->res->protocol, sizeof s->res->protocol, "%s", protocol);
+	p->legacy = strncmp(protocol, "v4.", 3) && strncmp(protocol, "v5.", 3);
+	if (open_streams(p))
+		kx__exec_finish(s, KX_ERR_PROTOCOL);
+}
+
+/* A refused upgrade: its body is a Status (pod not found, Forbidden and the
+ * like), which is final. Anything else (a proxy's page, no body, a server that
+ * will not speak SPDY) lets the caller try WebSocket instead. */
+static void on_refused(void *ud, int code, const char *body, size_t len)
+{
+	struct spdy_state *p = ud;
+	struct kx_exec_session *s = p->s;
+	struct kx_status st;
+	kx_status_decode(body, len, code, &st);
+	if (!is_k8s_status(body, len) || strstr(st.message, "pgrade"))
+		s->upgrade_failed = 1;
+	kx__client_set_status(s->client, &st);
+	kx__fail(s->eb, KX_ERR_API, "%s", st.message);
+	kx__exec_finish(s, KX_ERR_API);
 }
 
 static void conn_data(void *ud, const void *data, size_t len)
 {
 	struct spdy_state *p = ud;
 	struct kx_exec_session *s = p->s;
-	if (s->done)
+	if (s->done || !p->spdy)
 		return;
-	if (!p->upgraded) {
-		handle_handshake(p, data, len);
-		return;
-	}
 	if (kx_spdy_feed(p->spdy, data, len, s->eb)) {
 		kx__exec_finish(s, KX_ERR_PROTOCOL);
 		return;
@@ -328,7 +225,7 @@ static void conn_writable(void *ud)
 	const void *q = p->spdy ? kx_spdy_peek(p->spdy, &n) : NULL;
 	if (!q || !n)
 		return;
-	long w = kx__tlsconn_write(p->conn, q, n);
+	long w = kx__upconn_write(p->conn, q, n);
 	if (w > 0)
 		kx_spdy_consumed(p->spdy, (size_t)w);
 	flush(p);
@@ -368,8 +265,9 @@ static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 	kx__exec_finish(s, KX_ERR_CLOSED);
 }
 
-static const struct kx_tlsconn_callbacks conn_callbacks = {
-	.on_connected = conn_connected,
+static const struct kx__up_callbacks conn_callbacks = {
+	.on_upgraded = on_upgraded,
+	.on_refused = on_refused,
 	.on_data = conn_data,
 	.on_writable = conn_writable,
 	.on_closed = conn_closed,
@@ -413,12 +311,23 @@ static kx_err spdy_start(struct kx_exec_session *s)
 	struct spdy_state *p = calloc(1, sizeof *p);
 	if (!p)
 		return kx__fail(s->eb, KX_ERR_NOMEM, "out of memory");
+	static const char *const protocols[] = {"v5.channel.k8s.io", "v4.channel.k8s.io",
+						"v3.channel.k8s.io", "v2.channel.k8s.io",
+						"channel.k8s.io"};
 	p->s = s;
-	p->hs = (struct kx_buf)KX_BUF_INIT(HANDSHAKE_MAX);
 	p->status = (struct kx_buf)KX_BUF_INIT(KX_EXEC_STATUS_MAX);
 	p->ping = (struct kx_timer){.fn = ping_fire, .ud = p};
 	s->transport = p;
-	return kx__tlsconn_open(s->loop, &s->ci, &conn_callbacks, p, &p->conn, s->eb);
+	struct kx_buf path;
+	kx_err err = kx__exec_path(s, &path);
+	if (!err) {
+		/* POST, like kubectl. */
+		struct kx__up_request rq = {.kind = KX_UP_SPDY, .path = path.data, .protocols = protocols,
+					    .nprotocols = sizeof protocols / sizeof *protocols};
+		err = kx__upconn_open(s->loop, &s->ci, &rq, &conn_callbacks, p, &p->conn, s->eb);
+	}
+	kx_buf_free(&path);
+	return err;
 }
 
 static void spdy_cleanup(struct kx_exec_session *s)
@@ -426,9 +335,8 @@ static void spdy_cleanup(struct kx_exec_session *s)
 	struct spdy_state *p = s->transport;
 	if (!p)
 		return;
-	kx__tlsconn_free(p->conn);
+	kx__upconn_free(p->conn);
 	kx_spdy_free(p->spdy);
-	kx_buf_free(&p->hs);
 	kx_buf_free(&p->status);
 	free(p);
 	s->transport = NULL;

@@ -1,13 +1,15 @@
 /* kx_port_forward: local listeners, and for each accepted connection an error
  * and a data stream on one SPDY/3.1 session to the pod (protocol
- * portforward.k8s.io), bytes copied both ways with half-close, bounded buffers
- * and backpressure. One failed connection is reported and closed; the rest and
- * the listeners go on. */
+ * portforward.k8s.io) — carried in a WebSocket (SPDY/3.1+portforward.k8s.io,
+ * kubectl's default since 1.31) or directly after an HTTP Upgrade, the one
+ * falling back to the other as kubectl does (upconn.c) — bytes copied both ways
+ * with half-close, bounded buffers and backpressure. One failed connection is
+ * reported and closed; the rest and the listeners go on. */
 #include <kx/portforward.h>
 #include "internal.h"
 #include "loop.h"
 #include "spdy.h"
-#include "tlsconn.h"
+#include "upconn.h"
 #include "watchconn.h"
 
 #include <arpa/inet.h>
@@ -22,7 +24,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PF_HANDSHAKE_MAX (64 * 1024)
 #define PF_TO_LOCAL_MAX (1024 * 1024)  /* per connection; above it the session stops reading */
 #define PF_READ_CHUNK (64 * 1024)
 #define PF_PING_MS 5000
@@ -64,11 +65,12 @@ struct pf {
 	const char *ns;
 	struct kx__conn_info ci;
 	struct kx_loop *loop;
-	struct kx_tlsconn *conn;
+	struct kx__upconn *conn;
 	struct kx_spdy *spdy;
-	struct kx_buf hs;
-	int upgraded, http_code, headers_done;
-	size_t body_expected;
+	enum kx_transport transport;
+	int use_ws;                /* this session: the WebSocket tunnel (else SPDY directly) */
+	int fell_back;             /* the tunnel was refused: the session is being reopened over SPDY */
+	struct kx_timer fallback;
 	struct pf_listener listeners[PF_MAX_LISTENERS];
 	size_t nlisteners;
 	struct pf_conn *conns;
@@ -83,6 +85,10 @@ struct pf {
 	/* survival */
 	char pod[256];
 	char rv[64];               /* the pod's resourceVersion: the watch starts there */
+	int initial;               /* this watch starts with the pod's current state (no rv) */
+	int initial_seen;          /* … and the pod was among the initial events */
+	int watch_events;          /* events on this watch so far */
+	int no_watchlist;          /* the server refused sendInitialEvents: plain watches only */
 	struct kx_watchconn *watch;
 	int listening;
 	int reconnecting;
@@ -148,7 +154,7 @@ static void event(struct pf *p, enum kx_pf_event ev, const char *addr, int local
 static void flush(struct pf *p)
 {
 	if (p->conn && p->spdy && kx_spdy_pending(p->spdy))
-		kx__tlsconn_want_write(p->conn);
+		kx__upconn_want_write(p->conn);
 }
 
 static struct pf_conn *conn_by_stream(struct pf *p, uint32_t id)
@@ -181,8 +187,12 @@ static void conn_close(struct pf_conn *c)
 			kx_spdy_reset(p->spdy, c->err_id, KX_SPDY_CANCEL, NULL);
 		flush(p);
 	}
-	if (c->io.wsi)
+	if (c->io.wsi) {
+		/* End it for the local peer now: the loop may next block in a
+		 * re-resolution (pod_lost), before the asynchronous close is serviced. */
+		shutdown(lws_get_socket_fd(c->io.wsi), SHUT_RDWR);
 		lws_set_timeout(c->io.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+	}
 }
 
 static void conn_free(struct pf_conn *c)
@@ -213,7 +223,7 @@ static void session_flow(struct pf *p)
 		queued = queued > c->to_local.len ? queued : c->to_local.len;
 	int pause = queued >= PF_TO_LOCAL_MAX;
 	if (pause != p->session_paused && p->conn) {
-		kx__tlsconn_pause_read(p->conn, pause);
+		kx__upconn_pause_read(p->conn, pause);
 		p->session_paused = pause;
 	}
 }
@@ -568,9 +578,13 @@ static void ping_fire(void *ud)
 
 static void start_watch(struct pf *p);
 
-static void upgraded(struct pf *p, const char *rest, size_t rest_len)
+static void on_upgraded(void *ud, const char *protocol)
 {
-	p->upgraded = 1;
+	struct pf *p = ud;
+	char what[160];
+	snprintf(what, sizeof what, "%s (%s)", p->use_ws ? "websocket" : "spdy",
+		 protocol[0] ? protocol : "no protocol named");
+	event(p, KX_PF_CONNECTED, NULL, 0, 0, what);
 	kx_err err = kx_spdy_new(&spdy_callbacks, p, &p->spdy, p->eb);
 	if (!err && !p->listening) {
 		err = start_listeners(p);
@@ -579,8 +593,6 @@ static void upgraded(struct pf *p, const char *rest, size_t rest_len)
 			event(p, KX_PF_READY, NULL, 0, 0, NULL);
 		}
 	}
-	if (!err && rest_len)
-		err = kx_spdy_feed(p->spdy, rest, rest_len, p->eb);
 	if (err) {
 		pf_finish(p, err);
 		return;
@@ -597,74 +609,33 @@ static void upgraded(struct pf *p, const char *rest, size_t rest_len)
 	kx__timer_arm(p->loop, &p->ping, PF_PING_MS);
 }
 
-static void handshake(struct pf *p, const char *in, size_t len)
-{
-	if (kx_buf_append(&p->hs, in, len)) {
-		pf_finish(p, kx__fail(p->eb, KX_ERR_PROTOCOL, "port-forward: the server's response is too large"));
-		return;
-	}
-	if (!p->headers_done) {
-		char *end = strstr(p->hs.data, "\r\n\r\n");
-		if (!end)
-			return;
-		p->headers_done = 1;
-		*end = '\0';
-		size_t head = (size_t)(end - p->hs.data) + 4;
-		if (sscanf(p->hs.data, "HTTP/1.%*d %d", &p->http_code) != 1) {
-			pf_finish(p, kx__fail(p->eb, KX_ERR_PROTOCOL, "port-forward: malformed response"));
-			return;
-		}
-		if (p->http_code == 101) {
-			upgraded(p, p->hs.data + head, p->hs.len - head);
-			kx_buf_free(&p->hs);
-			return;
-		}
-		const char *cl = strcasestr(p->hs.data, "\r\nContent-Length:");
-		p->body_expected = cl ? strtoul(cl + 17, NULL, 10) : 0;
-		kx_buf_consume(&p->hs, head);
-	}
-	if (p->hs.len >= p->body_expected) {
-		if (p->reconnecting) {
-			/* The new pod is not ready for us yet (or went away again): retry. */
-			kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
-			return;
-		}
-		struct kx_status st;
-		kx_status_decode(p->hs.data, p->hs.len, p->http_code, &st);
-		kx__client_set_status(p->client, &st);
-		pf_finish(p, kx__fail(p->eb, KX_ERR_API, "%s", st.message));
-	}
-}
-
-static void conn_connected(void *ud)
+static void on_refused(void *ud, int code, const char *body, size_t len)
 {
 	struct pf *p = ud;
-	char auth[8192];
-	int have = kx__auth_header(&p->ci, auth, sizeof auth);
-	struct kx_buf req = KX_BUF_INIT(1 << 20);
-	kx_err err = kx_buf_printf(&req,
-				   "POST %s/api/v1/namespaces/%s/pods/%s/portforward HTTP/1.1\r\nHost: %s\r\n"
-				   "User-Agent: kx/%s\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-				   "X-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n%s%s%s\r\n",
-				   p->ci.path_prefix, p->ns, p->pod, p->ci.host_header, kx_version(),
-				   have ? "Authorization: " : "", have ? auth : "", have ? "\r\n" : "");
-	kx__memzero(auth, sizeof auth);
-	if (!err && kx__tlsconn_write(p->conn, req.data, req.len) != (long)req.len)
-		err = kx__fail(p->eb, KX_ERR_CLOSED, "port-forward: sending the upgrade request failed");
-	kx_buf_free_secret(&req);
-	if (err)
-		pf_finish(p, err);
+	if (p->use_ws && p->transport == KX_TRANSPORT_AUTO) {
+		/* Like kubectl: any failed WebSocket upgrade falls back to SPDY, which
+		 * then stays the transport of this forward. */
+		p->use_ws = 0;
+		p->fell_back = 1;
+		kx__timer_arm(p->loop, &p->fallback, 0);
+		return;
+	}
+	if (p->reconnecting) {
+		/* The new pod is not ready for us yet (or went away again): retry. */
+		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
+		return;
+	}
+	struct kx_status st;
+	kx_status_decode(body, len, code, &st);
+	kx__client_set_status(p->client, &st);
+	pf_finish(p, kx__fail(p->eb, KX_ERR_API, "%s", st.message));
 }
 
 static void conn_data(void *ud, const void *data, size_t len)
 {
 	struct pf *p = ud;
-	if (p->done)
+	if (p->done || !p->spdy)
 		return;
-	if (!p->upgraded) {
-		handshake(p, data, len);
-		return;
-	}
 	if (kx_spdy_feed(p->spdy, data, len, p->eb)) {
 		pf_finish(p, KX_ERR_PROTOCOL);
 		return;
@@ -678,7 +649,7 @@ static void conn_writable(void *ud)
 	size_t n;
 	const void *q = p->spdy ? kx_spdy_peek(p->spdy, &n) : NULL;
 	if (q && n) {
-		long w = kx__tlsconn_write(p->conn, q, n);
+		long w = kx__upconn_write(p->conn, q, n);
 		if (w > 0)
 			kx_spdy_consumed(p->spdy, (size_t)w);
 	}
@@ -710,8 +681,9 @@ static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod"));
 }
 
-static const struct kx_tlsconn_callbacks conn_callbacks = {
-	.on_connected = conn_connected,
+static const struct kx__up_callbacks conn_callbacks = {
+	.on_upgraded = on_upgraded,
+	.on_refused = on_refused,
 	.on_data = conn_data,
 	.on_writable = conn_writable,
 	.on_closed = conn_closed,
@@ -737,8 +709,9 @@ static int signal_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reason
 			size_t n;
 			const void *q = kx_spdy_peek(p->spdy, &n);
 			if (n && p->conn)
-				kx__tlsconn_write(p->conn, q, n);
+				kx__upconn_write(p->conn, q, n);
 		}
+		kx__upconn_close(p->conn);
 		pf_finish(p, KX_OK);
 	}
 	return 0;
@@ -759,12 +732,28 @@ static kx_err start_signals(struct pf *p)
 /* ---- survival: the pod goes away, kx finds another ---- */
 
 static void start_session(struct pf *p);
+static void drop_session(struct pf *p);
 
 static void watch_event(void *ud, const char *type, const cJSON *obj)
 {
 	struct pf *p = ud;
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
+	p->watch_events++;
+	if (!strcmp(type, "BOOKMARK")) {
+		/* The end of the initial state: a pod that was not in it is gone (it
+		 * went away while no watch was running, e.g. after a 410). */
+		const char *end = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(meta, "annotations"), "k8s.io/initial-events-end"));
+		if (p->initial && end && !strcmp(end, "true")) {
+			p->initial = 0;
+			if (!p->initial_seen && !p->reconnecting)
+				pod_lost(p, "deleted");
+		}
+		return;
+	}
+	if (p->initial && name && !strcmp(name, p->pod))
+		p->initial_seen = 1;
 	if (!strcmp(type, "ERROR")) {
 		/* e.g. 410 Gone: our resourceVersion is too old; the next watch starts fresh. */
 		p->rv[0] = '\0';
@@ -790,6 +779,8 @@ static void watch_end(void *ud, kx_err err, const char *message)
 	struct pf *p = ud;
 	(void)err;
 	(void)message;
+	if (p->initial && !p->watch_events)
+		p->no_watchlist = 1; /* refused outright: an older server */
 	/* Watches end (server timeouts, restarts): a new one starts from the timer. */
 	if (!p->done && !p->reconnecting)
 		kx__timer_arm(p->loop, &p->reconnect, 1000);
@@ -810,8 +801,16 @@ static void start_watch(struct pf *p)
 	kx_err err = kx_buf_printf(&path, "%s/api/v1/namespaces/%s/pods?watch=1", p->ci.path_prefix, p->ns);
 	if (!err)
 		err = kx__buf_query(&path, "fieldSelector", sel);
-	if (!err && p->rv[0])
+	p->initial = p->initial_seen = p->watch_events = 0;
+	if (!err && p->rv[0]) {
 		err = kx__buf_query(&path, "resourceVersion", p->rv);
+	} else if (!err && !p->no_watchlist) {
+		/* No resourceVersion to start from: ask for the current state first,
+		 * closed by a bookmark, so a pod deleted meanwhile is noticed. */
+		p->initial = 1;
+		err = kx_buf_appends(&path, "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+				     "&allowWatchBookmarks=true");
+	}
 	struct kx_errbuf eb2 = {0};
 	kx__watchconn_free(p->watch);
 	p->watch = NULL;
@@ -850,11 +849,7 @@ static void reconnect_fire(void *ud)
 	}
 	kx__watchconn_free(p->watch);
 	p->watch = NULL;
-	kx__tlsconn_free(p->conn);
-	p->conn = NULL;
-	kx_spdy_free(p->spdy);
-	p->spdy = NULL;
-	p->session_paused = 0;
+	drop_session(p);
 	if (++p->tries > PF_RECONNECT_TRIES) {
 		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod: gave up after %d attempts",
 				      PF_RECONNECT_TRIES));
@@ -863,6 +858,13 @@ static void reconnect_fire(void *ud)
 	struct kx_errbuf eb2 = {0};
 	p->rv[0] = '\0';
 	kx_err err = p->opts->resolve(p->opts->resolve_ud, p->pod, sizeof p->pod, p->rv, sizeof p->rv, &eb2);
+	const struct kx_status *st = kx_client_status(p->client);
+	if (err == KX_ERR_CONNECT || err == KX_ERR_REFUSED || err == KX_ERR_TIMEOUT || err == KX_ERR_CLOSED ||
+	    (err == KX_ERR_API && st && st->code >= 500)) {
+		/* The API server itself is away (restarting): ask again shortly. */
+		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
+		return;
+	}
 	if (err) {
 		pf_finish(p, kx__fail(p->eb, err, "%s", eb2.msg[0] ? eb2.msg : "no pod to forward to"));
 		return;
@@ -870,18 +872,62 @@ static void reconnect_fire(void *ud)
 	start_session(p);
 }
 
+/* Open a session to p->pod over the current transport. */
+static kx_err open_session(struct pf *p, struct kx_errbuf *eb)
+{
+	static const char *const ws_protocols[] = {"SPDY/3.1+portforward.k8s.io"};
+	static const char *const spdy_protocols[] = {"portforward.k8s.io"};
+	struct kx_buf path = KX_BUF_INIT(1 << 16);
+	kx_err err = kx_buf_printf(&path, "%s/api/v1/namespaces/%s/pods/%s/portforward",
+				   p->ci.path_prefix, p->ns, p->pod);
+	if (!err) {
+		struct kx__up_request rq = {
+			.kind = p->use_ws ? KX_UP_WEBSOCKET : KX_UP_SPDY,
+			.path = path.data,
+			.protocols = p->use_ws ? ws_protocols : spdy_protocols,
+			.nprotocols = 1,
+		};
+		err = kx__upconn_open(p->loop, &p->ci, &rq, &conn_callbacks, p, &p->conn, eb);
+	} else {
+		kx__fail(eb, err, "port-forward: the request path does not fit");
+	}
+	kx_buf_free(&path);
+	return err;
+}
+
+/* Free the session (never from inside its own callbacks: timers do this). */
+static void drop_session(struct pf *p)
+{
+	kx__upconn_free(p->conn);
+	p->conn = NULL;
+	kx_spdy_free(p->spdy);
+	p->spdy = NULL;
+	p->session_paused = 0;
+}
+
 static void start_session(struct pf *p)
 {
-	p->upgraded = p->headers_done = 0;
-	p->http_code = 0;
-	p->body_expected = 0;
-	kx_buf_free(&p->hs);
-	p->hs = (struct kx_buf)KX_BUF_INIT(PF_HANDSHAKE_MAX);
 	struct kx_errbuf eb2 = {0};
-	if (kx__tlsconn_open(p->loop, &p->ci, &conn_callbacks, p, &p->conn, &eb2)) {
+	if (open_session(p, &eb2)) {
 		/* Try again shortly: the API server may be restarting. */
 		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
 	}
+}
+
+/* Timer: the WebSocket tunnel was refused; the same request again over SPDY. */
+static void fallback_fire(void *ud)
+{
+	struct pf *p = ud;
+	if (p->done)
+		return;
+	drop_session(p);
+	if (p->reconnecting) {
+		start_session(p);
+		return;
+	}
+	kx_err err = open_session(p, p->eb);
+	if (err)
+		pf_finish(p, err);
 }
 
 kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struct kx_errbuf *eb)
@@ -893,9 +939,12 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
 	*p = (struct pf){.client = c, .opts = opts, .eb = eb,
 			 .ns = opts->namespace_ ? opts->namespace_ : kx_client_namespace(c),
-			 .hs = KX_BUF_INIT(PF_HANDSHAKE_MAX), .next_request = 0};
+			 .next_request = 0};
 	p->ping = (struct kx_timer){.fn = ping_fire, .ud = p};
 	p->reconnect = (struct kx_timer){.fn = reconnect_fire, .ud = p};
+	p->fallback = (struct kx_timer){.fn = fallback_fire, .ud = p};
+	p->transport = opts->transport;
+	p->use_ws = p->transport != KX_TRANSPORT_SPDY;
 	snprintf(p->pod, sizeof p->pod, "%s", opts->pod);
 	if (opts->pod_resource_version)
 		snprintf(p->rv, sizeof p->rv, "%s", opts->pod_resource_version);
@@ -905,7 +954,7 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 	if (!err && opts->handle_signals)
 		err = start_signals(p);
 	if (!err)
-		err = kx__tlsconn_open(p->loop, &p->ci, &conn_callbacks, p, &p->conn, eb);
+		err = open_session(p, eb);
 	if (!err) {
 		kx__loop_run(p->loop);
 		err = p->err;
@@ -914,9 +963,7 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 	while (p->conns)
 		conn_free(p->conns);
 	kx__watchconn_free(p->watch);
-	kx__tlsconn_free(p->conn);
-	kx_spdy_free(p->spdy);
-	kx_buf_free(&p->hs);
+	drop_session(p);
 	if (p->mask_saved)
 		sigprocmask(SIG_SETMASK, &p->old_mask, NULL);
 	kx__memzero(&p->ci.creds, sizeof p->ci.creds);

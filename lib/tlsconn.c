@@ -51,9 +51,17 @@ static kx_err ssl_fail(struct kx_tlsconn *t, const char *what)
 {
 	char buf[256] = "";
 	unsigned long e = ERR_get_error();
-	if (t->ssl && SSL_get_verify_result(t->ssl) != X509_V_OK)
+	long vr = t->ssl ? SSL_get_verify_result(t->ssl) : X509_V_OK;
+	if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		/* The peer closed without close_notify (killed, or a proxy cut it): a
+		 * lost connection, not a TLS failure. The protocols on top (SPDY,
+		 * WebSocket, Status) notice truncation themselves. */
+		ERR_clear_error();
+		return kx__fail(&t->eb, KX_ERR_CLOSED, "the connection to %s was closed", t->host);
+	}
+	if (vr != X509_V_OK && vr != X509_V_ERR_UNSPECIFIED)
 		snprintf(buf, sizeof buf, "failed to verify certificate: %s",
-			 kx__x509_words(SSL_get_verify_result(t->ssl)));
+			 kx__x509_words(vr));
 	else if (e)
 		ERR_error_string_n(e, buf, sizeof buf);
 	else

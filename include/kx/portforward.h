@@ -1,6 +1,7 @@
 /* libkx: forwarding local TCP ports to a pod's ports over one SPDY/3.1 session
- * (kubectl port-forward's wire protocol), every accepted connection its own
- * error+data stream pair, all in one event loop. */
+ * (kubectl port-forward's wire protocol; tunnelled in a WebSocket or straight
+ * after an HTTP Upgrade), every accepted connection its own error+data stream
+ * pair, all in one event loop. */
 #ifndef KX_PORTFORWARD_H
 #define KX_PORTFORWARD_H
 
@@ -19,6 +20,7 @@ enum kx_pf_event {
 	KX_PF_READY,       /* every listener is up (after the LISTENING events) */
 	KX_PF_POD_LOST,    /* the pod went away or the session broke (message: why); kx re-resolves */
 	KX_PF_POD_RESUMED, /* forwarding again, to the pod named in message */
+	KX_PF_CONNECTED,   /* a session is up; message: "websocket (PROTOCOL)" or "spdy (PROTOCOL)" */
 };
 
 /* addr is numeric ("127.0.0.1", "::1"); message is NULL except for errors. */
@@ -50,6 +52,9 @@ struct kx_pf_opts {
 	kx_pf_resolve_fn resolve;
 	void *resolve_ud;
 	int exit_on_pod_loss;
+	/* AUTO: the WebSocket tunnel first, SPDY when it is refused (kubectl's
+	 * order); or one of them only. */
+	enum kx_transport transport;
 };
 
 /* Connect, listen, and forward until a signal (returns KX_OK) or until the

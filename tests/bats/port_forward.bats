@@ -1,10 +1,12 @@
 #!/usr/bin/env bats
-# kx port-forward against the real cluster (SPDY/3.1 session to KWOK's kubelet
+# kx port-forward against the real cluster (a SPDY/3.1 session — in the WebSocket
+# tunnel by default, directly with KX_TRANSPORT=spdy — to KWOK's kubelet
 # port-forward, forwarding to the fixture's echo/http servers), compared with
 # kubectl where kubectl can do the same.
 
 setup() {
 	load helpers
+	load pf_helpers
 	need_cluster
 	PF_OUT=$BATS_TEST_TMPDIR/pf.out
 	PF_ERR=$BATS_TEST_TMPDIR/pf.err
@@ -13,24 +15,6 @@ setup() {
 teardown() {
 	[ -z "${PF_PID:-}" ] || kill -INT "$PF_PID" 2>/dev/null || true
 	[ -z "${PF_PID:-}" ] || wait "$PF_PID" 2>/dev/null || true
-}
-
-# start_pf ARGS...: runs kx port-forward in the background, waits for its
-# "Forwarding from" lines, sets PORT_<remote> variables from them.
-start_pf() {
-	"$KX_BIN" port-forward "$@" >"$PF_OUT" 2>"$PF_ERR" &
-	PF_PID=$!
-	for _ in $(seq 100); do
-		grep -q '^Forwarding from' "$PF_OUT" 2>/dev/null && break
-		kill -0 "$PF_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	sleep 0.2
-	grep -q '^Forwarding from' "$PF_OUT" || { cat "$PF_ERR"; return 1; }
-}
-
-local_port() { # remote -> the local port of the first 127.0.0.1 line for it
-	sed -nE "s/^Forwarding from 127\.0\.0\.1:([0-9]+) -> $1\$/\1/p" "$PF_OUT" | head -1
 }
 
 @test "kubectl's messages: Forwarding from 127.0.0.1 and [::1], Handling connection for" {
@@ -52,10 +36,10 @@ local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 	assert_equal "$rc" 0
 }
 
-@test "bytes: 50 concurrent connections of 1 MiB each through the echo server, every byte checked" {
+@test "bytes: 50 concurrent connections of 3 MiB each through the echo server, every byte checked" {
 	start_pf pod/web-0 :7
 	p=$(local_port 7)
-	# Each client sends its MiB and reads the same MiB back before it closes: no
+	# Each client sends its 3 MiB and reads them back before it closes: no
 	# half-close, because the kubelet side (KWOK, like containerd) closes a
 	# forwarded connection 1 s after one direction ends, whatever is still in
 	# flight — a slow machine would then lose the tail, and this test is about kx.
@@ -64,7 +48,7 @@ local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 	port = int(sys.argv[1])
 	results = [None] * 50
 	def one(i):
-	    blob = os.urandom(1 << 20)
+	    blob = os.urandom(3 << 20)
 	    s = socket.create_connection(("127.0.0.1", port), timeout=60)
 	    threading.Thread(target=s.sendall, args=(blob,), daemon=True).start()
 	    got = bytearray()
@@ -100,7 +84,7 @@ local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 	good=$(local_port 7)
 	# a client that stays until the pod side has answered
 	(sleep 3) | timeout 6 socat -t 5 - "TCP:127.0.0.1:$bad" || true
-	grep -q "error: an error occurred forwarding $bad -> 99: .*18099" "$PF_ERR"
+	grep -q "error: an error occurred forwarding $bad -> 99: .*${KX_TEST_DEAD_PORT:-18099}" "$PF_ERR"
 	kill -0 "$PF_PID"
 	run bash -c "echo still-here | timeout 10 socat - TCP:127.0.0.1:$good"
 	assert_output "still-here"
@@ -204,8 +188,8 @@ echo_through() { # port text: the text back through the forward, within 15 s
 	restore_pods
 	assert_equal "$got" "after"
 	kill -0 "$PF_PID"
-	grep -q "^Lost the pod" "$PF_ERR"
-	grep -qx "Forwarding to pod web-deploy-new" "$PF_ERR"
+	grep -q "^Lost the pod" "$PF_ERR" || fail "no notice: $(cat "$PF_ERR")"
+	grep -qx "Forwarding to pod web-deploy-new" "$PF_ERR" || fail "not on the new pod: $(cat "$PF_ERR")"
 }
 
 @test "survival: a bare pod/NAME waits for a pod of that name to be Running again" {
@@ -280,4 +264,90 @@ echo_through() { # port text: the text back through the forward, within 15 s
 	grep -qx "Forwarding from \[::1\]:$p -> 7" "$PF_OUT"
 	run bash -c "echo six | timeout 10 socat - TCP6:[::1]:$p"
 	assert_output "six"
+}
+
+# ---- transports: the WebSocket tunnel (kubectl's default) and SPDY ----
+# The whole file also runs with KX_TRANSPORT=spdy (tests/run-all); these tests
+# pin which transport carried the session, from the server's own answer (-v=4
+# prints the subprotocol the server chose).
+
+pf_transport_line() { # the -v=4 line naming the session's transport
+	grep '^port-forward: session over ' "$PF_ERR" | head -1
+}
+
+@test "transport: by default the session is a WebSocket tunnel (SPDY/3.1+portforward.k8s.io), bytes checked" {
+	KX_TRANSPORT= start_pf -v=4 pod/web-0 :7
+	assert_equal "$(pf_transport_line)" "port-forward: session over websocket (SPDY/3.1+portforward.k8s.io)"
+	p=$(local_port 7)
+	run timeout 60 python3 -c '
+import hashlib, os, socket, sys
+blob = os.urandom(4 << 20)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+import threading; threading.Thread(target=s.sendall, args=(blob,), daemon=True).start()
+got = bytearray()
+while len(got) < len(blob):
+    b = s.recv(1 << 20)
+    if not b: break
+    got += b
+print(hashlib.sha256(got).digest() == hashlib.sha256(blob).digest())' "$p"
+	assert_output "True"
+}
+
+@test "transport: KX_TRANSPORT=spdy uses SPDY/3.1 directly (portforward.k8s.io)" {
+	KX_TRANSPORT=spdy start_pf -v=4 pod/web-0 :7
+	assert_equal "$(pf_transport_line)" "port-forward: session over spdy (portforward.k8s.io)"
+	run bash -c "echo over-spdy | timeout 10 socat - TCP:127.0.0.1:$(local_port 7)"
+	assert_output "over-spdy"
+}
+
+grant_pf_create_only() { # user "limited" may create pods/portforward (SPDY's POST) but not get it (WebSocket's GET)
+	kubectl apply -f - >/dev/null <<-'YAML'
+	apiVersion: rbac.authorization.k8s.io/v1
+	kind: Role
+	metadata: {name: pf-create-only, namespace: default}
+	rules:
+	- {apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"]}
+	---
+	apiVersion: rbac.authorization.k8s.io/v1
+	kind: RoleBinding
+	metadata: {name: limited-pf-create-only, namespace: default}
+	subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
+	roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pf-create-only}
+	YAML
+}
+revoke_pf_create_only() {
+	kubectl delete role/pf-create-only rolebinding/limited-pf-create-only --ignore-not-found >/dev/null
+}
+
+@test "transport: a refused WebSocket upgrade (403 for GET) falls back to SPDY, as kubectl does" {
+	grant_pf_create_only
+	KX_TRANSPORT= start_pf --context limited -v=4 pod/web-0 :7 || { revoke_pf_create_only; false; }
+	line=$(pf_transport_line)
+	run bash -c "echo fell-back | timeout 10 socat - TCP:127.0.0.1:$(local_port 7)"
+	kill -INT "$PF_PID"; wait "$PF_PID" || true; PF_PID=
+	# kubectl, same user, same cluster: it falls back too and forwards.
+	"$KUBECTL" --context limited port-forward pod/web-0 :7 >"$PF_OUT.k" 2>&1 &
+	kpid=$!
+	for _ in $(seq 100); do grep -q '^Forwarding from 127' "$PF_OUT.k" && break; sleep 0.1; done
+	kp=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) -> 7$/\1/p' "$PF_OUT.k")
+	kout=$(echo fell-back | timeout 10 socat - TCP:127.0.0.1:"$kp" || true)
+	kill "$kpid"; wait "$kpid" || true
+	revoke_pf_create_only
+	assert_equal "$line" "port-forward: session over spdy (portforward.k8s.io)"
+	assert_output "fell-back"
+	assert_equal "$kout" "fell-back"
+}
+
+@test "transport: KX_TRANSPORT=websocket does not fall back: the server's Forbidden, exit 1" {
+	grant_pf_create_only
+	KX_TRANSPORT=websocket run kx --context limited port-forward pod/web-0 :7
+	revoke_pf_create_only
+	assert_failure 1
+	assert_output 'Error from server (Forbidden): pods "web-0" is forbidden: User "limited" cannot get resource "pods/portforward" in API group "" in the namespace "default"'
+}
+
+@test "transport: KX_TRANSPORT with an unknown value is a one-line error" {
+	KX_TRANSPORT=carrier-pigeon run kx port-forward pod/web-0 :7
+	assert_failure 1
+	assert_output "error: KX_TRANSPORT=carrier-pigeon: expected websocket, spdy or auto"
 }

@@ -1,0 +1,487 @@
+/* Upgraded connections to the API server (see upconn.h). States: sending the
+ * request and reading the response head (HANDSHAKE) -> UPGRADED (bytes flow,
+ * framed as WebSocket messages for KX_UP_WEBSOCKET) -> DONE (refused, closed). */
+#include "upconn.h"
+#include "internal.h"
+#include "tlsconn.h"
+#include "wsframe.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define UP_HEAD_MAX (1024 * 1024)     /* response head plus a refusal's body */
+#define UP_FRAME_MAX KX_UP_MESSAGE_MAX /* payload of one WebSocket frame we send */
+#define UP_OUT_MAX (UP_FRAME_MAX + 64 * 1024)
+
+enum up_state { UP_HANDSHAKE, UP_UPGRADED, UP_DONE };
+
+struct kx__upconn {
+	struct kx_tlsconn *t;
+	struct kx__up_callbacks cb;
+	void *ud;
+	enum kx__up_kind kind;
+	enum up_state state;
+	struct kx_buf out;         /* bytes for the server not yet written (request, frames) */
+	struct kx_buf hs;          /* the response so far, while in HANDSHAKE */
+	int head_done, code, chunked, until_close;
+	size_t head_len, body_expected;
+	char accept[32];           /* the Sec-WebSocket-Accept we expect */
+	char offered[512];         /* "a, b": the subprotocols we asked for */
+	struct kx_ws_decoder dec;
+	int close_sent;
+	int user_want;             /* the user asked for on_writable */
+	int in_message;            /* a received message is in progress (for on_message's first) */
+	long long last_rx_ms;
+	struct kx_errbuf eb;
+};
+
+const char *kx__http_header(const char *head, const char *name, size_t *len)
+{
+	size_t nl = strlen(name);
+	for (const char *line = strstr(head, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n")) {
+		const char *l = line + 2;
+		if (!strncasecmp(l, name, nl) && l[nl] == ':') {
+			const char *v = l + nl + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			*len = strcspn(v, "\r\n");
+			while (*len && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
+				(*len)--;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/* Write out what is queued; 1 = all gone, 0 = some left (on_writable follows), -1 = broken. */
+static int flush_out(struct kx__upconn *u)
+{
+	while (u->out.len) {
+		long w = kx__tlsconn_write(u->t, u->out.data, u->out.len);
+		if (w < 0)
+			return -1;
+		if (w == 0) {
+			kx__tlsconn_want_write(u->t);
+			return 0;
+		}
+		kx_buf_consume(&u->out, (size_t)w);
+	}
+	return 1;
+}
+
+static void finish(struct kx__upconn *u, kx_err err, const struct kx_errbuf *eb)
+{
+	if (u->state == UP_DONE)
+		return;
+	u->state = UP_DONE;
+	if (u->cb.on_closed)
+		u->cb.on_closed(u->ud, err, eb);
+}
+
+/* Queue one masked frame. */
+static kx_err queue_frame(struct kx__upconn *u, int opcode, const void *data, size_t len)
+{
+	uint8_t head[KX_WS_HEADER_MAX], key[4];
+	if (RAND_bytes(key, sizeof key) != 1)
+		return kx__fail(&u->eb, KX_ERR_TLS, "websocket: no random bytes for a frame mask");
+	size_t hl = kx__ws_header(head, opcode, len, key);
+	size_t at = u->out.len;
+	if (kx_buf_append(&u->out, head, hl) || kx_buf_append(&u->out, data, len))
+		return kx__fail(&u->eb, KX_ERR_NOMEM, "websocket: output queue full");
+	kx__ws_mask((uint8_t *)u->out.data + at + hl, len, key, 0);
+	return KX_OK;
+}
+
+/* ---- WebSocket messages from the server ---- */
+
+static int ws_data(void *ud, int opcode, const void *data, size_t len, int last)
+{
+	struct kx__upconn *u = ud;
+	(void)opcode;
+	if (u->cb.on_message) {
+		int first = !u->in_message;
+		u->in_message = !last;
+		u->cb.on_message(u->ud, data, len, first, last);
+	} else if (len && u->cb.on_data) {
+		u->cb.on_data(u->ud, data, len);
+	}
+	return u->state != UP_UPGRADED;
+}
+
+static int ws_control(void *ud, int opcode, const uint8_t *payload, size_t len)
+{
+	struct kx__upconn *u = ud;
+	if (opcode == KX_WS_PING) {
+		if (queue_frame(u, KX_WS_PONG, payload, len) || flush_out(u) < 0)
+			finish(u, KX_ERR_CLOSED, &u->eb);
+		return u->state != UP_UPGRADED;
+	}
+	if (opcode != KX_WS_CLOSE)
+		return 0;
+	unsigned code = len >= 2 ? (unsigned)payload[0] << 8 | payload[1] : 1005;
+	if (!u->close_sent) {
+		u->close_sent = 1;
+		uint8_t echo[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+		if (!queue_frame(u, KX_WS_CLOSE, echo, len >= 2 ? 2 : 0))
+			flush_out(u);
+	}
+	if (code == 1000 || code == 1005) {
+		finish(u, KX_OK, NULL);
+	} else {
+		kx__fail(&u->eb, KX_ERR_CLOSED, "the server closed the websocket (code %u%s%.*s)", code,
+			 len > 2 ? ": " : "", (int)(len > 2 ? len - 2 : 0), (const char *)payload + 2);
+		finish(u, KX_ERR_CLOSED, &u->eb);
+	}
+	return 1;
+}
+
+static const struct kx_ws_sink ws_sink = {.on_data = ws_data, .on_control = ws_control};
+
+static void deliver(struct kx__upconn *u, const void *data, size_t len)
+{
+	if (!len || u->state != UP_UPGRADED)
+		return;
+	if (u->kind == KX_UP_SPDY) {
+		if (u->cb.on_data)
+			u->cb.on_data(u->ud, data, len);
+		return;
+	}
+	kx_err err = kx__ws_decode(&u->dec, &(struct kx_ws_sink){ws_sink.on_data, ws_sink.on_control, u},
+				   data, len, &u->eb);
+	if (err && err != KX_ERR_CLOSED)
+		finish(u, err, &u->eb);
+}
+
+/* ---- the response to the upgrade request ---- */
+
+/* Decode a complete chunked body in place; returns 1 when complete. */
+static int dechunk(struct kx_buf *b)
+{
+	size_t in = 0, out = 0;
+	for (;;) {
+		char *nl = memmem(b->data + in, b->len - in, "\r\n", 2);
+		if (!nl)
+			return 0;
+		size_t n = strtoul(b->data + in, NULL, 16);
+		size_t start = (size_t)(nl - b->data) + 2;
+		if (n == 0) {
+			b->len = out;
+			return 1;
+		}
+		if (start + n + 2 > b->len)
+			return 0;
+		memmove(b->data + out, b->data + start, n);
+		out += n;
+		in = start + n + 2;
+	}
+}
+
+static void refused(struct kx__upconn *u, const char *body, size_t len)
+{
+	u->state = UP_DONE;
+	kx__tlsconn_pause_read(u->t, 1);
+	if (u->cb.on_refused)
+		u->cb.on_refused(u->ud, u->code, body, len);
+}
+
+static int protocol_offered(const struct kx__upconn *u, const char *p, size_t n)
+{
+	for (const char *s = u->offered; *s;) {
+		size_t l = strcspn(s, ",");
+		if (l == n && !strncmp(s, p, n))
+			return 1;
+		s += l;
+		while (*s == ',' || *s == ' ')
+			s++;
+	}
+	return 0;
+}
+
+/* A 101: check it, then hand over. */
+static void upgraded(struct kx__upconn *u, const char *head)
+{
+	size_t vl = 0;
+	char proto[128] = "";
+	const char *v;
+	if (u->kind == KX_UP_WEBSOCKET) {
+		v = kx__http_header(head, "Upgrade", &vl);
+		if (!v || vl != 9 || strncasecmp(v, "websocket", 9)) {
+			const char msg[] = "websocket: the server's 101 response does not upgrade to websocket";
+			refused(u, msg, sizeof msg - 1);
+			return;
+		}
+		v = kx__http_header(head, "Sec-WebSocket-Accept", &vl);
+		if (!v || vl != strlen(u->accept) || strncmp(v, u->accept, vl)) {
+			const char msg[] = "websocket: the server's Sec-WebSocket-Accept does not match";
+			refused(u, msg, sizeof msg - 1);
+			return;
+		}
+		v = kx__http_header(head, "Sec-WebSocket-Protocol", &vl);
+		if (u->offered[0] && (!v || !protocol_offered(u, v, vl))) {
+			char msg[300];
+			int n = snprintf(msg, sizeof msg, "websocket: the server chose subprotocol '%.*s', not one of '%s'",
+					 (int)KX_MIN(vl, 100), v ? v : "", u->offered);
+			refused(u, msg, (size_t)KX_MIN(n, (int)sizeof msg - 1));
+			return;
+		}
+		kx__ws_decoder_init(&u->dec);
+	} else {
+		v = kx__http_header(head, "X-Stream-Protocol-Version", &vl);
+	}
+	if (v)
+		snprintf(proto, sizeof proto, "%.*s", (int)KX_MIN(vl, sizeof proto - 1), v);
+	u->state = UP_UPGRADED;
+	if (u->cb.on_upgraded)
+		u->cb.on_upgraded(u->ud, proto);
+}
+
+static void handshake(struct kx__upconn *u, const void *data, size_t len)
+{
+	if (kx_buf_append(&u->hs, data, len)) {
+		kx__fail(&u->eb, KX_ERR_PROTOCOL, "the server's response to the upgrade is too large");
+		finish(u, KX_ERR_PROTOCOL, &u->eb);
+		return;
+	}
+	if (!u->head_done) {
+		char *end = memmem(u->hs.data, u->hs.len, "\r\n\r\n", 4);
+		if (!end)
+			return;
+		u->head_done = 1;
+		*end = '\0';
+		u->head_len = (size_t)(end - u->hs.data) + 4;
+		if (sscanf(u->hs.data, "HTTP/1.%*d %d", &u->code) != 1) {
+			kx__fail(&u->eb, KX_ERR_PROTOCOL, "malformed response to the upgrade request");
+			finish(u, KX_ERR_PROTOCOL, &u->eb);
+			return;
+		}
+		if (u->code == 101) {
+			upgraded(u, u->hs.data);
+			if (u->state == UP_UPGRADED && u->hs.len > u->head_len) {
+				/* Frames that came with the head: copy them out first, hs goes now. */
+				struct kx_buf rest = KX_BUF_INIT(UP_HEAD_MAX);
+				if (kx_buf_append(&rest, u->hs.data + u->head_len, u->hs.len - u->head_len)) {
+					finish(u, kx__fail(&u->eb, KX_ERR_NOMEM, "out of memory"), &u->eb);
+					return;
+				}
+				kx_buf_free(&u->hs);
+				deliver(u, rest.data, rest.len);
+				kx_buf_free(&rest);
+			}
+			kx_buf_free(&u->hs);
+			return;
+		}
+		size_t vl = 0;
+		const char *cl = kx__http_header(u->hs.data, "Content-Length", &vl);
+		const char *te = kx__http_header(u->hs.data, "Transfer-Encoding", &vl);
+		u->chunked = te && vl >= 7 && !strncasecmp(te, "chunked", 7);
+		u->until_close = !cl && !u->chunked;
+		u->body_expected = cl ? strtoul(cl, NULL, 10) : 0;
+		kx_buf_consume(&u->hs, u->head_len);
+	}
+	if (u->chunked) {
+		if (dechunk(&u->hs))
+			refused(u, u->hs.data, u->hs.len);
+	} else if (!u->until_close && u->hs.len >= u->body_expected) {
+		refused(u, u->hs.data, u->body_expected);
+	}
+}
+
+/* ---- tlsconn callbacks ---- */
+
+static void t_connected(void *ud)
+{
+	struct kx__upconn *u = ud;
+	if (flush_out(u) < 0)
+		finish(u, KX_ERR_CLOSED, &u->eb);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long kx__upconn_last_rx_ms(const struct kx__upconn *u)
+{
+	return u->last_rx_ms;
+}
+
+static void t_data(void *ud, const void *data, size_t len)
+{
+	struct kx__upconn *u = ud;
+	u->last_rx_ms = now_ms();
+	if (u->state == UP_HANDSHAKE)
+		handshake(u, data, len);
+	else
+		deliver(u, data, len);
+}
+
+static void t_writable(void *ud)
+{
+	struct kx__upconn *u = ud;
+	int r = flush_out(u);
+	if (r < 0) {
+		finish(u, KX_ERR_CLOSED, &u->eb);
+		return;
+	}
+	if (r == 0 || u->state != UP_UPGRADED || !u->user_want)
+		return;
+	u->user_want = 0;
+	if (u->cb.on_writable)
+		u->cb.on_writable(u->ud);
+}
+
+static void t_closed(void *ud, kx_err err, const struct kx_errbuf *eb)
+{
+	struct kx__upconn *u = ud;
+	if (u->state == UP_HANDSHAKE && u->head_done && u->until_close) {
+		refused(u, u->hs.data, u->hs.len);
+		return;
+	}
+	if (u->state == UP_HANDSHAKE && !err) {
+		kx__fail(&u->eb, KX_ERR_CLOSED, "the server closed the connection during the upgrade");
+		finish(u, KX_ERR_CLOSED, &u->eb);
+		return;
+	}
+	if (eb && eb != &u->eb)
+		u->eb = *eb;
+	finish(u, err, &u->eb);
+}
+
+static const struct kx_tlsconn_callbacks t_callbacks = {
+	.on_connected = t_connected,
+	.on_data = t_data,
+	.on_writable = t_writable,
+	.on_closed = t_closed,
+};
+
+static kx_err build_request(struct kx__upconn *u, const struct kx__conn_info *ci,
+			    const struct kx__up_request *rq, struct kx_errbuf *eb)
+{
+	char auth[8192];
+	int have = kx__auth_header(ci, auth, sizeof auth);
+	struct kx_buf *r = &u->out;
+	kx_err err;
+	if (rq->kind == KX_UP_WEBSOCKET) {
+		unsigned char raw[16];
+		char key[32];
+		if (RAND_bytes(raw, sizeof raw) != 1) {
+			kx__memzero(auth, sizeof auth);
+			return kx__fail(eb, KX_ERR_TLS, "websocket: no random bytes for the handshake key");
+		}
+		EVP_EncodeBlock((unsigned char *)key, raw, sizeof raw);
+		kx__ws_accept(key, u->accept);
+		for (size_t i = 0; i < rq->nprotocols; i++) {
+			size_t at = strlen(u->offered);
+			snprintf(u->offered + at, sizeof u->offered - at, "%s%s", i ? ", " : "", rq->protocols[i]);
+		}
+		err = kx_buf_printf(r, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: kx/%s\r\n"
+				       "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+				       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n",
+				    rq->path, ci->host_header, kx_version(), key);
+		if (!err && u->offered[0])
+			err = kx_buf_printf(r, "Sec-WebSocket-Protocol: %s\r\n", u->offered);
+	} else {
+		err = kx_buf_printf(r, "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: kx/%s\r\n"
+				       "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nContent-Length: 0\r\n",
+				    rq->path, ci->host_header, kx_version());
+		for (size_t i = 0; !err && i < rq->nprotocols; i++)
+			err = kx_buf_printf(r, "X-Stream-Protocol-Version: %s\r\n", rq->protocols[i]);
+	}
+	if (!err && have)
+		err = kx_buf_printf(r, "Authorization: %s\r\n", auth);
+	if (!err)
+		err = kx_buf_appends(r, "\r\n");
+	kx__memzero(auth, sizeof auth);
+	if (err)
+		return kx__fail(eb, err, "the upgrade request does not fit");
+	return KX_OK;
+}
+
+kx_err kx__upconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
+		       const struct kx__up_request *rq, const struct kx__up_callbacks *cb,
+		       void *ud, struct kx__upconn **out, struct kx_errbuf *eb)
+{
+	struct kx__upconn *u = calloc(1, sizeof *u);
+	if (!u)
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	u->cb = *cb;
+	u->ud = ud;
+	u->kind = rq->kind;
+	u->out = (struct kx_buf)KX_BUF_INIT(UP_OUT_MAX);
+	u->hs = (struct kx_buf)KX_BUF_INIT(UP_HEAD_MAX);
+	u->last_rx_ms = now_ms();
+	kx_err err = build_request(u, ci, rq, eb);
+	if (!err)
+		err = kx__tlsconn_open(l, ci, &t_callbacks, u, &u->t, eb);
+	if (err) {
+		kx__upconn_free(u);
+		return err;
+	}
+	*out = u;
+	return KX_OK;
+}
+
+long kx__upconn_write(struct kx__upconn *u, const void *data, size_t len)
+{
+	if (u->state != UP_UPGRADED)
+		return u->state == UP_DONE ? -1 : 0;
+	int r = flush_out(u);
+	if (r <= 0)
+		return r;
+	if (u->kind == KX_UP_SPDY)
+		return kx__tlsconn_write(u->t, data, len);
+	size_t n = KX_MIN(len, (size_t)UP_FRAME_MAX);
+	if (!n)
+		return 0;
+	if (queue_frame(u, KX_WS_BINARY, data, n))
+		return -1;
+	return flush_out(u) < 0 ? -1 : (long)n;
+}
+
+void kx__upconn_want_write(struct kx__upconn *u)
+{
+	u->user_want = 1;
+	kx__tlsconn_want_write(u->t);
+}
+
+void kx__upconn_pause_read(struct kx__upconn *u, int paused)
+{
+	kx__tlsconn_pause_read(u->t, paused);
+}
+
+kx_err kx__upconn_ping(struct kx__upconn *u)
+{
+	if (u->kind != KX_UP_WEBSOCKET || u->state != UP_UPGRADED)
+		return KX_OK;
+	static const char payload[] = "kx";
+	if (queue_frame(u, KX_WS_PING, payload, sizeof payload - 1) || flush_out(u) < 0)
+		return KX_ERR_CLOSED;
+	return KX_OK;
+}
+
+void kx__upconn_close(struct kx__upconn *u)
+{
+	if (!u || u->kind != KX_UP_WEBSOCKET || u->state != UP_UPGRADED || u->close_sent)
+		return;
+	u->close_sent = 1;
+	const uint8_t normal[2] = {0x03, 0xe8}; /* 1000 */
+	if (!queue_frame(u, KX_WS_CLOSE, normal, sizeof normal))
+		flush_out(u);
+}
+
+void kx__upconn_free(struct kx__upconn *u)
+{
+	if (!u)
+		return;
+	kx__tlsconn_free(u->t);
+	kx_buf_free_secret(&u->out); /* held the Authorization header */
+	kx_buf_free(&u->hs);
+	free(u);
+}

@@ -1,0 +1,21 @@
+# Shared by the bats files that run `kx port-forward` in the background
+# (port_forward.bats, faults.bats). Each file's setup sets PF_OUT and PF_ERR;
+# its teardown ends PF_PID.
+
+# start_pf ARGS...: runs kx port-forward in the background and waits (up to
+# 10 s) for its "Forwarding from" lines; fails with kx's stderr otherwise.
+start_pf() {
+	"$KX_BIN" port-forward "$@" >"$PF_OUT" 2>"$PF_ERR" &
+	PF_PID=$!
+	for _ in $(seq 100); do
+		grep -q '^Forwarding from' "$PF_OUT" 2>/dev/null && break
+		kill -0 "$PF_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.2
+	grep -q '^Forwarding from' "$PF_OUT" || { cat "$PF_ERR"; return 1; }
+}
+
+local_port() { # remote -> the local port of the first 127.0.0.1 line for it
+	sed -nE "s/^Forwarding from 127\.0\.0\.1:([0-9]+) -> $1\$/\1/p" "$PF_OUT" | head -1
+}
