@@ -26,7 +26,8 @@ struct kx__upconn {
 	void *ud;
 	enum kx__up_kind kind;
 	enum up_state state;
-	struct kx_buf out;         /* bytes for the server not yet written (request, frames) */
+	struct kx_buf out;         /* bytes for the server (request, frames); written up to out_off */
+	size_t out_off;
 	struct kx_buf hs;          /* the response so far, while in HANDSHAKE */
 	int head_done, code, chunked, until_close;
 	size_t head_len, body_expected;
@@ -61,16 +62,21 @@ const char *kx__http_header(const char *head, const char *name, size_t *len)
 /* Write out what is queued; 1 = all gone, 0 = some left (on_writable follows), -1 = broken. */
 static int flush_out(struct kx__upconn *u)
 {
-	while (u->out.len) {
-		long w = kx__tlsconn_write(u->t, u->out.data, u->out.len);
+	while (u->out_off < u->out.len) {
+		long w = kx__tlsconn_write(u->t, u->out.data + u->out_off, u->out.len - u->out_off);
 		if (w < 0)
 			return -1;
 		if (w == 0) {
 			kx__tlsconn_want_write(u->t);
 			return 0;
 		}
-		kx_buf_consume(&u->out, (size_t)w);
+		/* An offset, not a memmove per partial write: frames are up to 256 KiB. */
+		u->out_off += (size_t)w;
 	}
+	if (u->state == UP_HANDSHAKE && u->out.data)
+		kx__memzero(u->out.data, u->out.len); /* the request's Authorization header */
+	u->out_off = 0;
+	kx_buf_clear(&u->out);
 	return 1;
 }
 
