@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all build asan test unit demo bench fuzz clean cluster-up cluster-down
+.PHONY: all build asan test unit demo bench bench-report fuzz clean cluster-up cluster-down
 
 all: build
 
@@ -30,6 +30,10 @@ demo:
 
 bench:
 	@bench/run
+
+# docs/benchmarks.md and its charts, from one full run
+bench-report:
+	@bench/report
 
 fuzz:
 	@tests/fuzz/run $(FUZZ_SECONDS)

@@ -50,7 +50,10 @@ elif mode == "parallel":
         t = time.perf_counter()
         try:
             s = conn()
-            threading.Thread(target=lambda: (s.sendall(payload), s.shutdown(socket.SHUT_WR)), daemon=True).start()
+            # No half-close: the kubelet side (KWOK, like containerd) closes a
+            # forwarded connection 1 s after one direction ends, which cuts the
+            # tail of a slow echo — a property of the server, not of the client.
+            threading.Thread(target=s.sendall, args=(payload,), daemon=True).start()
             got = bytearray()
             while len(got) < len(payload):
                 b = s.recv(1 << 20)
@@ -58,7 +61,9 @@ elif mode == "parallel":
                     break
                 got += b
             s.close()
-            if bytes(got) != payload:
+            if len(got) != len(payload):
+                errors.append("short: %d of %d bytes" % (len(got), len(payload)))
+            elif bytes(got) != payload:
                 errors.append("bytes differ")
             done.append((time.perf_counter() - t) * 1e3)
         except OSError as e:

@@ -8,6 +8,7 @@ const struct kx_command *const kx_commands[] = {
 	&kx_cmd_exec,
 	&kx_cmd_attach,
 	&kx_cmd_port_forward,
+	&kx_cmd_proxy,
 	&kx_cmd_version,
 	&kx_cmd_config,
 	&kx_cmd_get,
@@ -17,6 +18,8 @@ const struct kx_command *const kx_commands[] = {
 	&kx_cmd_help,
 	&kx_cmd_options,
 	&kx_cmd_complete,
+	&kx_cmd_completion,
+	&kx_cmd_man,
 	NULL,
 };
 

@@ -284,6 +284,10 @@ static const struct kx_command create_service = {
 	.name = "service",
 	.summary = "Create a service using a specified subcommand (clusterip, nodeport, loadbalancer, externalname)",
 	.usage = "kx create service clusterip|nodeport|loadbalancer|externalname NAME [options]",
+	.examples = "  # A ClusterIP service: port 80 to the pods' port 8080\n"
+		    "  kx create service clusterip web --tcp=80:8080\n\n"
+		    "  # A NodePort service on a chosen node port\n"
+		    "  kx create service nodeport web --tcp=80:http --node-port=30080",
 	.subcommands = service_subcommands,
 };
 /* kubectl's alias */
@@ -291,6 +295,7 @@ static const struct kx_command create_svc = {
 	.name = "svc",
 	.summary = "Alias of create service",
 	.usage = "kx create svc clusterip|nodeport|loadbalancer|externalname NAME [options]",
+	.examples = "  kx create svc clusterip web --tcp=80:8080",
 	.subcommands = service_subcommands,
 	.flags = KX_CMD_HIDDEN,
 };
@@ -367,6 +372,7 @@ static const struct kx_command create_ing = {
 	.run = ingress_run,
 	.summary = "Alias of create ingress",
 	.usage = "kx create ing NAME --rule=... [options]",
+	.examples = "  kx create ing web --rule=\"foo.com/*=web:80\"",
 	.options = ingress_options,
 	.flags = KX_CMD_HIDDEN,
 };

@@ -84,7 +84,14 @@ extern const struct kx_command *const kx_commands[];
 /* One per command file. */
 extern const struct kx_command kx_cmd_help, kx_cmd_options, kx_cmd_version, kx_cmd_config,
 	kx_cmd_get, kx_cmd_exec, kx_cmd_attach, kx_cmd_port_forward,
-	kx_cmd_complete, kx_cmd_expose, kx_cmd_create, kx_cmd_reach;
+	kx_cmd_complete, kx_cmd_expose, kx_cmd_create, kx_cmd_reach, kx_cmd_proxy;
+/* Completion (complete.c, completion.c) and the man page (man.c). */
+extern const struct kx_command kx_cmd_completion, kx_cmd_man;
+extern const char *const kx_completion_shells[]; /* "bash", "zsh", "fish", NULL */
+/* Whether completion knows a source named in args_complete or an option's complete. */
+int kx_complete_source_known(const char *name);
+/* The kx(1) man page, in roff, from the command and option tables. */
+void kx_print_man(FILE *out);
 extern const struct kx_option kx_global_options[];
 
 struct kx_globals {

@@ -27,16 +27,11 @@ struct kx_io {
 	void *owner;        /* the object that embeds this io */
 };
 
-/* A loop whose TLS client settings (CA, client certificate and key, all from
- * memory; insecure-skip-tls-verify) come from ci. */
+/* A new loop. (ci is not used any more: connections bring their own TLS.) */
 kx_err kx__loop_new(const struct kx__conn_info *ci, struct kx_loop **out, struct kx_errbuf *eb);
 void kx__loop_free(struct kx_loop *l);
 struct lws_context *kx__loop_context(struct kx_loop *l);
 
-/* Open a WebSocket to ci's server at path (already prefixed), offering the
- * comma-separated subprotocols. The Authorization header comes from ci's creds. */
-kx_err kx__loop_ws_connect(struct kx_loop *l, const struct kx__conn_info *ci, const char *path,
-			   const char *protocols, struct kx_io *io, struct kx_errbuf *eb);
 /* Watch a local file descriptor for reading (LWS_CALLBACK_RAW_RX_FILE). The
  * loop owns the fd afterwards and closes it with the handle. */
 kx_err kx__loop_adopt_fd(struct kx_loop *l, int fd, struct kx_io *io, struct kx_errbuf *eb);

@@ -85,6 +85,10 @@ struct pf {
 	/* survival */
 	char pod[256];
 	char rv[64];               /* the pod's resourceVersion: the watch starts there */
+	int initial;               /* this watch starts with the pod's current state (no rv) */
+	int initial_seen;          /* … and the pod was among the initial events */
+	int watch_events;          /* events on this watch so far */
+	int no_watchlist;          /* the server refused sendInitialEvents: plain watches only */
 	struct kx_watchconn *watch;
 	int listening;
 	int reconnecting;
@@ -183,8 +187,12 @@ static void conn_close(struct pf_conn *c)
 			kx_spdy_reset(p->spdy, c->err_id, KX_SPDY_CANCEL, NULL);
 		flush(p);
 	}
-	if (c->io.wsi)
+	if (c->io.wsi) {
+		/* End it for the local peer now: the loop may next block in a
+		 * re-resolution (pod_lost), before the asynchronous close is serviced. */
+		shutdown(lws_get_socket_fd(c->io.wsi), SHUT_RDWR);
 		lws_set_timeout(c->io.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+	}
 }
 
 static void conn_free(struct pf_conn *c)
@@ -731,6 +739,21 @@ static void watch_event(void *ud, const char *type, const cJSON *obj)
 	struct pf *p = ud;
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
+	p->watch_events++;
+	if (!strcmp(type, "BOOKMARK")) {
+		/* The end of the initial state: a pod that was not in it is gone (it
+		 * went away while no watch was running, e.g. after a 410). */
+		const char *end = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(meta, "annotations"), "k8s.io/initial-events-end"));
+		if (p->initial && end && !strcmp(end, "true")) {
+			p->initial = 0;
+			if (!p->initial_seen && !p->reconnecting)
+				pod_lost(p, "deleted");
+		}
+		return;
+	}
+	if (p->initial && name && !strcmp(name, p->pod))
+		p->initial_seen = 1;
 	if (!strcmp(type, "ERROR")) {
 		/* e.g. 410 Gone: our resourceVersion is too old; the next watch starts fresh. */
 		p->rv[0] = '\0';
@@ -756,6 +779,8 @@ static void watch_end(void *ud, kx_err err, const char *message)
 	struct pf *p = ud;
 	(void)err;
 	(void)message;
+	if (p->initial && !p->watch_events)
+		p->no_watchlist = 1; /* refused outright: an older server */
 	/* Watches end (server timeouts, restarts): a new one starts from the timer. */
 	if (!p->done && !p->reconnecting)
 		kx__timer_arm(p->loop, &p->reconnect, 1000);
@@ -776,8 +801,16 @@ static void start_watch(struct pf *p)
 	kx_err err = kx_buf_printf(&path, "%s/api/v1/namespaces/%s/pods?watch=1", p->ci.path_prefix, p->ns);
 	if (!err)
 		err = kx__buf_query(&path, "fieldSelector", sel);
-	if (!err && p->rv[0])
+	p->initial = p->initial_seen = p->watch_events = 0;
+	if (!err && p->rv[0]) {
 		err = kx__buf_query(&path, "resourceVersion", p->rv);
+	} else if (!err && !p->no_watchlist) {
+		/* No resourceVersion to start from: ask for the current state first,
+		 * closed by a bookmark, so a pod deleted meanwhile is noticed. */
+		p->initial = 1;
+		err = kx_buf_appends(&path, "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+				     "&allowWatchBookmarks=true");
+	}
 	struct kx_errbuf eb2 = {0};
 	kx__watchconn_free(p->watch);
 	p->watch = NULL;

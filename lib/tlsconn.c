@@ -444,3 +444,10 @@ void kx__tlsconn_free(struct kx_tlsconn *t)
 		close(t->fd);
 	free(t);
 }
+
+void kx__tlsconn_keepalive(struct kx_tlsconn *t, long ms)
+{
+	int secs = ms < 1000 ? 1 : (int)(ms / 1000);
+	setsockopt(t->fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof secs);
+	setsockopt(t->fd, IPPROTO_TCP, TCP_KEEPINTVL, &secs, sizeof secs);
+}

@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define UP_HEAD_MAX (1024 * 1024)     /* response head plus a refusal's body */
-#define UP_FRAME_MAX (256 * 1024)     /* payload of one WebSocket frame we send */
+#define UP_FRAME_MAX KX_UP_MESSAGE_MAX /* payload of one WebSocket frame we send */
 #define UP_OUT_MAX (UP_FRAME_MAX + 64 * 1024)
 
 enum up_state { UP_HANDSHAKE, UP_UPGRADED, UP_DONE };
@@ -25,7 +26,8 @@ struct kx__upconn {
 	void *ud;
 	enum kx__up_kind kind;
 	enum up_state state;
-	struct kx_buf out;         /* bytes for the server not yet written (request, frames) */
+	struct kx_buf out;         /* bytes for the server (request, frames); written up to out_off */
+	size_t out_off;
 	struct kx_buf hs;          /* the response so far, while in HANDSHAKE */
 	int head_done, code, chunked, until_close;
 	size_t head_len, body_expected;
@@ -34,6 +36,8 @@ struct kx__upconn {
 	struct kx_ws_decoder dec;
 	int close_sent;
 	int user_want;             /* the user asked for on_writable */
+	int in_message;            /* a received message is in progress (for on_message's first) */
+	long long last_rx_ms;
 	struct kx_errbuf eb;
 };
 
@@ -58,19 +62,20 @@ const char *kx__http_header(const char *head, const char *name, size_t *len)
 /* Write out what is queued; 1 = all gone, 0 = some left (on_writable follows), -1 = broken. */
 static int flush_out(struct kx__upconn *u)
 {
-	while (u->out.len) {
-		long w = kx__tlsconn_write(u->t, u->out.data, u->out.len);
+	while (u->out_off < u->out.len) {
+		long w = kx__tlsconn_write(u->t, u->out.data + u->out_off, u->out.len - u->out_off);
 		if (w < 0)
 			return -1;
 		if (w == 0) {
 			kx__tlsconn_want_write(u->t);
 			return 0;
 		}
-		kx_buf_consume(&u->out, (size_t)w);
+		/* An offset, not a memmove per partial write: frames are up to 256 KiB. */
+		u->out_off += (size_t)w;
 	}
-	/* The request head (with the Authorization header) is sent and wiped by
-	 * consume; the frames that follow need no wiping on the data path. */
-	u->out.secret = 0;
+	u->out_off = 0;
+	kx_buf_clear(&u->out);  /* a secret buffer (the request head) is wiped here */
+	u->out.secret = 0;      /* the frames that follow need no wiping on the data path */
 	return 1;
 }
 
@@ -103,9 +108,13 @@ static int ws_data(void *ud, int opcode, const void *data, size_t len, int last)
 {
 	struct kx__upconn *u = ud;
 	(void)opcode;
-	(void)last;
-	if (len && u->cb.on_data)
+	if (u->cb.on_message) {
+		int first = !u->in_message;
+		u->in_message = !last;
+		u->cb.on_message(u->ud, data, len, first, last);
+	} else if (len && u->cb.on_data) {
 		u->cb.on_data(u->ud, data, len);
+	}
 	return u->state != UP_UPGRADED;
 }
 
@@ -296,9 +305,22 @@ static void t_connected(void *ud)
 		finish(u, KX_ERR_CLOSED, &u->eb);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long kx__upconn_last_rx_ms(const struct kx__upconn *u)
+{
+	return u->last_rx_ms;
+}
+
 static void t_data(void *ud, const void *data, size_t len)
 {
 	struct kx__upconn *u = ud;
+	u->last_rx_ms = now_ms();
 	if (u->state == UP_HANDSHAKE)
 		handshake(u, data, len);
 	else
@@ -399,6 +421,7 @@ kx_err kx__upconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
 	u->kind = rq->kind;
 	u->out = (struct kx_buf)KX_BUF_INIT_SECRET(UP_OUT_MAX); /* the Authorization header first */
 	u->hs = (struct kx_buf)KX_BUF_INIT(UP_HEAD_MAX);
+	u->last_rx_ms = now_ms();
 	kx_err err = build_request(u, ci, rq, eb);
 	if (!err)
 		err = kx__tlsconn_open(l, ci, &t_callbacks, u, &u->t, eb);
@@ -436,6 +459,16 @@ void kx__upconn_want_write(struct kx__upconn *u)
 void kx__upconn_pause_read(struct kx__upconn *u, int paused)
 {
 	kx__tlsconn_pause_read(u->t, paused);
+}
+
+kx_err kx__upconn_ping(struct kx__upconn *u)
+{
+	if (u->kind != KX_UP_WEBSOCKET || u->state != UP_UPGRADED)
+		return KX_OK;
+	static const char payload[] = "kx";
+	if (queue_frame(u, KX_WS_PING, payload, sizeof payload - 1) || flush_out(u) < 0)
+		return KX_ERR_CLOSED;
+	return KX_OK;
 }
 
 void kx__upconn_close(struct kx__upconn *u)

@@ -32,6 +32,10 @@ struct kx__up_callbacks {
 	 * Status, a proxy's page, …). Nothing follows; free the connection. */
 	void (*on_refused)(void *ud, int code, const char *body, size_t len);
 	void (*on_data)(void *ud, const void *data, size_t len);
+	/* WebSocket only, instead of on_data when set: a piece of a message,
+	 * first/last marking its bounds (a protocol whose messages mean something,
+	 * like exec's channels). */
+	void (*on_message)(void *ud, const void *data, size_t len, int first, int last);
 	void (*on_writable)(void *ud);   /* after kx__upconn_want_write */
 	/* The connection ended (KX_OK: orderly, incl. a WebSocket close); nothing follows. */
 	void (*on_closed)(void *ud, kx_err err, const struct kx_errbuf *eb);
@@ -45,6 +49,13 @@ kx_err kx__upconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
 long kx__upconn_write(struct kx__upconn *u, const void *data, size_t len);
 void kx__upconn_want_write(struct kx__upconn *u);
 void kx__upconn_pause_read(struct kx__upconn *u, int paused);
+/* WebSocket: one write of at most KX_UP_MESSAGE_MAX bytes is one whole binary
+ * message — taken entirely or not at all (0). */
+#define KX_UP_MESSAGE_MAX (256 * 1024)
+/* WebSocket: send a ping (keepalive). */
+kx_err kx__upconn_ping(struct kx__upconn *u);
+/* Monotonic milliseconds of the last bytes received (for a pong deadline). */
+long long kx__upconn_last_rx_ms(const struct kx__upconn *u);
 /* WebSocket: queue a normal Close frame (best effort, before freeing). */
 void kx__upconn_close(struct kx__upconn *u);
 void kx__upconn_free(struct kx__upconn *u);

@@ -132,7 +132,8 @@ echo_through() { # port text: the text back through the forward, trying for up t
 	dl=$!
 	sleep 1
 	kubectl delete pod fault-pf --grace-period=0 --force >/dev/null 2>&1
-	timeout 30 tail --pid=$dl -f /dev/null || fail "the download did not end when its pod went away"
+	timeout 30 tail --pid=$dl -f /dev/null ||
+		fail "the download did not end when its pod went away: $(cat "$PF_ERR")"
 	grep -q '^ended: ' "$BATS_TEST_TMPDIR/dl"
 	kill -0 "$PF_PID" || fail "kx exited: $(cat "$PF_ERR")"
 	mkpod

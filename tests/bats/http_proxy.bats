@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Reaching the API server through an HTTP proxy (HTTPS_PROXY, NO_PROXY, and the
-# kubeconfig's proxy-url) for REST calls and for exec's SPDY connection. The
+# kubeconfig's proxy-url) for REST calls, exec (both transports) and port-forward. The
 # proxy is tests/bats/connect-proxy.py on loopback; it logs each CONNECT.
 
 setup() {
@@ -68,9 +68,22 @@ start_proxy() { # [user:pass]
 	assert_equal "${#lines[@]}" 1
 }
 
-@test "exec forced onto WebSocket with a proxy configured: a clear refusal, not a direct connection" {
+@test "exec over WebSocket and port-forward's WebSocket tunnel go through the proxy too" {
 	start_proxy
-	HTTPS_PROXY=http://127.0.0.1:$PROXY_PORT KX_TRANSPORT=websocket run kx exec web-0 -- true
-	assert_failure 1
-	assert_output --partial "cannot go through proxy 127.0.0.1:$PROXY_PORT"
+	HTTPS_PROXY=http://127.0.0.1:$PROXY_PORT KX_TRANSPORT=websocket run kx exec web-0 -- echo ws-via-proxy
+	assert_success
+	assert_output "ws-via-proxy"
+	n=$(grep -c "CONNECT 127.0.0.1:$KX_TEST_APISERVER_PORT" "$PROXY_LOG")
+	[ "$n" -ge 1 ] || fail "the proxy saw no CONNECT: $(cat "$PROXY_LOG")"
+	HTTPS_PROXY=http://127.0.0.1:$PROXY_PORT KX_TRANSPORT=websocket "$KX_BIN" -v=4 port-forward pod/web-0 :7 \
+		>"$BATS_TEST_TMPDIR/pf.out" 2>"$BATS_TEST_TMPDIR/pf.err" &
+	pf=$!
+	for _ in $(seq 100); do grep -q '^Forwarding from 127' "$BATS_TEST_TMPDIR/pf.out" && break; sleep 0.1; done
+	p=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) -> 7$/\1/p' "$BATS_TEST_TMPDIR/pf.out")
+	got=$(echo tunnel-via-proxy | timeout 10 socat - TCP:127.0.0.1:"$p" || true)
+	kill -INT "$pf"; wait "$pf" || true
+	assert_equal "$got" "tunnel-via-proxy"
+	grep -q "session over websocket" "$BATS_TEST_TMPDIR/pf.err"
+	[ "$(grep -c "CONNECT 127.0.0.1:$KX_TEST_APISERVER_PORT" "$PROXY_LOG")" -gt "$n" ] ||
+		fail "the port-forward did not use the proxy: $(cat "$PROXY_LOG")"
 }
