@@ -165,8 +165,8 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 }
 
 /* kx+: choose the pod again after the old one went away (a watch waits for one). */
-static kx_err resolve_again(void *ud, char *pod, size_t n, char *rv, size_t rvn,
-			    struct kx_errbuf *eb)
+static kx_err resolve_again(void *ud, char *pod, size_t n, char *rv, size_t rvn, char *uid,
+			    size_t uidn, struct kx_errbuf *eb)
 {
 	struct resolver *r = ud;
 	cJSON *obj = NULL;
@@ -174,9 +174,11 @@ static kx_err resolve_again(void *ud, char *pod, size_t n, char *rv, size_t rvn,
 	if (!err) {
 		const char *name = str_at(obj, "metadata", "name");
 		const char *v = str_at(obj, "metadata", "resourceVersion");
+		const char *u = str_at(obj, "metadata", "uid");
 		if (name && kx_pod_is_ready(obj)) {
 			snprintf(pod, n, "%s", name);
 			snprintf(rv, rvn, "%s", v ? v : "");
+			snprintf(uid, uidn, "%s", u ? u : "");
 		} else
 			err = KX_ERR_NOT_FOUND;
 	}
@@ -304,6 +306,7 @@ static int pf_run(const struct kx_invocation *inv)
 	struct kx_pf_opts po = {
 		.namespace_ = ns, .pod = pod_name, .ports = ports, .nports = (size_t)nports,
 		.pod_resource_version = str_at(pod, "metadata", "resourceVersion"),
+		.pod_uid = str_at(pod, "metadata", "uid"),
 		.addresses = addrs, .naddresses = naddrs, .on_event = on_event, .handle_signals = 1,
 		.resolve = resolve_again, .resolve_ud = &r, .exit_on_pod_loss = o.exit_on_pod_loss,
 		.transport = transport,

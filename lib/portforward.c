@@ -85,6 +85,7 @@ struct pf {
 	/* survival */
 	char pod[256];
 	char rv[64];               /* the pod's resourceVersion: the watch starts there */
+	char uid[64];              /* the pod's uid ("" = unknown): another uid is another pod */
 	int initial;               /* this watch starts with the pod's current state (no rv) */
 	int initial_seen;          /* … and the pod was among the initial events */
 	int watch_events;          /* events on this watch so far */
@@ -752,7 +753,9 @@ static void watch_event(void *ud, const char *type, const cJSON *obj)
 		}
 		return;
 	}
-	if (p->initial && name && !strcmp(name, p->pod))
+	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
+	int same = name && !strcmp(name, p->pod) && (!p->uid[0] || (uid && !strcmp(uid, p->uid)));
+	if (p->initial && same)
 		p->initial_seen = 1;
 	if (!strcmp(type, "ERROR")) {
 		/* e.g. 410 Gone: our resourceVersion is too old; the next watch starts fresh. */
@@ -766,6 +769,12 @@ static void watch_event(void *ud, const char *type, const cJSON *obj)
 		snprintf(p->rv, sizeof p->rv, "%s", rv);
 	const char *phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(obj, "status"), "phase"));
+	if (!same) {
+		/* Another pod of this name: ours is gone (an older one's deletion is news to no one). */
+		if (strcmp(type, "DELETED"))
+			pod_lost(p, "replaced by a new pod of the same name");
+		return;
+	}
 	if (!strcmp(type, "DELETED"))
 		pod_lost(p, "deleted");
 	else if (cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp"))
@@ -857,7 +866,9 @@ static void reconnect_fire(void *ud)
 	}
 	struct kx_errbuf eb2 = {0};
 	p->rv[0] = '\0';
-	kx_err err = p->opts->resolve(p->opts->resolve_ud, p->pod, sizeof p->pod, p->rv, sizeof p->rv, &eb2);
+	p->uid[0] = '\0';
+	kx_err err = p->opts->resolve(p->opts->resolve_ud, p->pod, sizeof p->pod, p->rv, sizeof p->rv,
+				      p->uid, sizeof p->uid, &eb2);
 	const struct kx_status *st = kx_client_status(p->client);
 	if (err == KX_ERR_CONNECT || err == KX_ERR_REFUSED || err == KX_ERR_TIMEOUT || err == KX_ERR_CLOSED ||
 	    (err == KX_ERR_API && st && st->code >= 500)) {
@@ -948,6 +959,8 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 	snprintf(p->pod, sizeof p->pod, "%s", opts->pod);
 	if (opts->pod_resource_version)
 		snprintf(p->rv, sizeof p->rv, "%s", opts->pod_resource_version);
+	if (opts->pod_uid)
+		snprintf(p->uid, sizeof p->uid, "%s", opts->pod_uid);
 	kx_err err = kx__client_conn_info(c, &p->ci, eb);
 	if (!err)
 		err = kx__loop_new(&p->ci, &p->loop, eb);

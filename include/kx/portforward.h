@@ -27,17 +27,19 @@ enum kx_pf_event {
 typedef void (*kx_pf_event_fn)(void *ud, enum kx_pf_event ev, const char *addr, int local,
 			       int remote, const char *message);
 
-/* Choose the pod to forward to (again): write its name to pod and its
+/* Choose the pod to forward to (again): write its name to pod, its
  * metadata.resourceVersion to rv (the watch starts there, so a deletion that
- * happens meanwhile is still seen). Blocking; may wait (up to the caller's
+ * happens meanwhile is still seen) and its metadata.uid to uid (a pod recreated
+ * under the same name is noticed). Blocking; may wait (up to the caller's
  * timeout) for a qualifying pod to appear. */
 typedef kx_err (*kx_pf_resolve_fn)(void *ud, char *pod, size_t n, char *rv, size_t rvn,
-				   struct kx_errbuf *eb);
+				   char *uid, size_t uidn, struct kx_errbuf *eb);
 
 struct kx_pf_opts {
 	const char *namespace_;            /* NULL = the client's */
 	const char *pod;
 	const char *pod_resource_version;  /* of the pod as resolved, or NULL */
+	const char *pod_uid;               /* its metadata.uid: a new pod of the same name is another pod */
 	const struct kx_pf_port *ports;
 	size_t nports;
 	const char *const *addresses;      /* numeric addresses or "localhost"; NULL = {"localhost"} */
