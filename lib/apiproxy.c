@@ -1470,7 +1470,7 @@ kx_err kx_apiproxy_run(struct kx_client *client, const struct kx_apiproxy_opts *
 	if (!err)
 		err = kx__client_conn_info(client, &ap.ci, eb);
 	if (!err)
-		err = kx__loop_new(&ap.ci, &ap.loop, eb);
+		err = kx__loop_new(&ap.loop, eb);
 	if (err)
 		goto out;
 	ap.listen_io = (struct kx_io){.fn = listener_cb, .owner = &ap};

@@ -85,6 +85,20 @@ kx_err kx__exec_output(struct kx_exec_session *s, int fd, const void *data, size
 	return KX_OK;
 }
 
+void kx__exec_refused(struct kx_exec_session *s, int code, const char *body, size_t len)
+{
+	struct kx_status st;
+	kx_status_decode(body, len, code, &st);
+	cJSON *doc = cJSON_ParseWithLength(body, len);
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "kind"));
+	if (!kind || strcmp(kind, "Status") || strstr(st.message, "pgrade"))
+		s->upgrade_failed = 1;
+	cJSON_Delete(doc);
+	kx__client_set_status(s->client, &st);
+	kx__fail(s->eb, KX_ERR_API, "%s", st.message);
+	kx__exec_finish(s, KX_ERR_API);
+}
+
 void kx__exec_finish(struct kx_exec_session *s, kx_err err)
 {
 	if (!s->done) {
@@ -247,7 +261,7 @@ static kx_err run_transport(struct kx_exec_session *s, const struct kx_exec_tran
 	s->err = KX_OK;
 	s->got_status = 0;
 	s->upgrade_failed = 0;
-	if ((err = kx__loop_new(&s->ci, &s->loop, s->eb)))
+	if ((err = kx__loop_new(&s->loop, s->eb)))
 		return err;
 	if (!(err = start_local(s)) && !(err = ops->start(s)))
 		kx__loop_run(s->loop);

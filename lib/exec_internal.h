@@ -54,6 +54,10 @@ kx_err kx__exec_path(const struct kx_exec_session *s, struct kx_buf *path);
 kx_err kx__exec_output(struct kx_exec_session *s, int fd, const void *data, size_t len);
 void kx__exec_status(struct kx_exec_session *s, const char *json, size_t len);
 void kx__exec_finish(struct kx_exec_session *s, kx_err err);
+/* The server answered the upgrade without upgrading: a Status body (pod not
+ * found, Forbidden …) is final; anything else (a proxy's page, no body, a
+ * protocol not spoken) marks upgrade_failed, so the other transport may try. */
+void kx__exec_refused(struct kx_exec_session *s, int code, const char *body, size_t len);
 int kx__exec_tty_size(const struct kx_exec_session *s, unsigned *cols, unsigned *rows);
 kx_err kx__exec_start_stdin(struct kx_exec_session *s);
 void kx__exec_stdin_flow(struct kx_exec_session *s);

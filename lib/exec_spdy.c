@@ -169,16 +169,6 @@ static kx_err open_streams(struct spdy_state *p)
 	return err;
 }
 
-/* Is body a metav1.Status document? */
-static int is_k8s_status(const char *body, size_t len)
-{
-	cJSON *doc = cJSON_ParseWithLength(body, len);
-	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "kind"));
-	int yes = kind && !strcmp(kind, "Status");
-	cJSON_Delete(doc);
-	return yes;
-}
-
 static void on_upgraded(void *ud, const char *protocol)
 {
 	struct spdy_state *p = ud;
@@ -189,20 +179,10 @@ static void on_upgraded(void *ud, const char *protocol)
 		kx__exec_finish(s, KX_ERR_PROTOCOL);
 }
 
-/* A refused upgrade: its body is a Status (pod not found, Forbidden and the
- * like), which is final. Anything else (a proxy's page, no body, a server that
- * will not speak SPDY) lets the caller try WebSocket instead. */
 static void on_refused(void *ud, int code, const char *body, size_t len)
 {
 	struct spdy_state *p = ud;
-	struct kx_exec_session *s = p->s;
-	struct kx_status st;
-	kx_status_decode(body, len, code, &st);
-	if (!is_k8s_status(body, len) || strstr(st.message, "pgrade"))
-		s->upgrade_failed = 1;
-	kx__client_set_status(s->client, &st);
-	kx__fail(s->eb, KX_ERR_API, "%s", st.message);
-	kx__exec_finish(s, KX_ERR_API);
+	kx__exec_refused(p->s, code, body, len);
 }
 
 static void conn_data(void *ud, const void *data, size_t len)
@@ -221,14 +201,7 @@ static void conn_data(void *ud, const void *data, size_t len)
 static void conn_writable(void *ud)
 {
 	struct spdy_state *p = ud;
-	size_t n;
-	const void *q = p->spdy ? kx_spdy_peek(p->spdy, &n) : NULL;
-	if (!q || !n)
-		return;
-	long w = kx__upconn_write(p->conn, q, n);
-	if (w > 0)
-		kx_spdy_consumed(p->spdy, (size_t)w);
-	flush(p);
+	kx__upconn_send_spdy(p->conn, p->spdy);
 	p->s->ops->kick(p->s); /* room in the queue: more stdin may go */
 }
 

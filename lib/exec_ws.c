@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define WS_CHUNK (128 * 1024)
 #define WS_PING_MS 5000
@@ -129,22 +128,10 @@ static void on_upgraded(void *ud, const char *protocol)
 	ws_kick(s);
 }
 
-/* A refused upgrade: a Status body (pod not found, Forbidden …) is final;
- * anything else (a proxy's page, a subprotocol we did not offer) lets SPDY try. */
 static void on_refused(void *ud, int code, const char *body, size_t len)
 {
 	struct ws_state *w = ud;
-	struct kx_exec_session *s = w->s;
-	struct kx_status st;
-	kx_status_decode(body, len, code, &st);
-	cJSON *doc = cJSON_ParseWithLength(body, len);
-	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "kind"));
-	if (!kind || strcmp(kind, "Status") || strstr(st.message, "pgrade"))
-		s->upgrade_failed = 1;
-	cJSON_Delete(doc);
-	kx__client_set_status(s->client, &st);
-	kx__fail(s->eb, KX_ERR_API, "%s", st.message);
-	kx__exec_finish(s, KX_ERR_API);
+	kx__exec_refused(w->s, code, body, len);
 }
 
 static void on_writable(void *ud)
@@ -178,12 +165,6 @@ static const struct kx__up_callbacks callbacks = {
 	.on_closed = on_closed,
 };
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Keepalive as client-go: a ping every 5 s; a server silent for 60 s is gone. */
 static void ping_fire(void *ud)
@@ -192,7 +173,7 @@ static void ping_fire(void *ud)
 	struct kx_exec_session *s = w->s;
 	if (s->done || !w->conn)
 		return;
-	if (mono_ms() - kx__upconn_last_rx_ms(w->conn) > WS_HANGUP_MS) {
+	if (kx__upconn_idle_ms(w->conn) > WS_HANGUP_MS) {
 		kx__fail(s->eb, KX_ERR_TIMEOUT, "no answer from %s for %d s: the connection is lost",
 			 s->ci.host_header, WS_HANGUP_MS / 1000);
 		kx__exec_finish(s, KX_ERR_TIMEOUT);

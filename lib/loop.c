@@ -40,7 +40,7 @@ static void quiet_log(int level, const char *line)
 	(void)line; /* lib never prints: lws's own log lines are dropped */
 }
 
-kx_err kx__loop_new(const struct kx__conn_info *ci, struct kx_loop **out, struct kx_errbuf *eb)
+kx_err kx__loop_new(struct kx_loop **out, struct kx_errbuf *eb)
 {
 	*out = NULL;
 	struct kx_loop *l = calloc(1, sizeof *l);
@@ -59,7 +59,6 @@ kx_err kx__loop_new(const struct kx__conn_info *ci, struct kx_loop **out, struct
 	}
 	l->vh = lws_get_vhost_by_name(l->ctx, "default");
 	*out = l;
-	(void)ci;
 	return KX_OK;
 }
 

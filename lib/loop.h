@@ -1,7 +1,8 @@
-/* The one event loop of a streaming command (libwebsockets' own poll loop):
- * WebSocket connections to the API server, adopted descriptors (stdin, a
- * signalfd, kx's own TLS connections — see tlsconn.h), and timers. Every handle is a
- * struct kx_io whose function gets the lws callbacks meant for it. */
+/* The one event loop of a streaming command (libwebsockets' poll loop, used
+ * only as a poll loop): adopted descriptors (kx's own TLS connections to the API
+ * server — tlsconn.h, upconn.h — listeners and accepted sockets, stdin, a
+ * signalfd) and timers. Every handle is a struct kx_io whose function gets the
+ * lws callbacks meant for it. */
 #ifndef KX_LOOP_H
 #define KX_LOOP_H
 
@@ -27,8 +28,8 @@ struct kx_io {
 	void *owner;        /* the object that embeds this io */
 };
 
-/* A new loop. (ci is not used any more: connections bring their own TLS.) */
-kx_err kx__loop_new(const struct kx__conn_info *ci, struct kx_loop **out, struct kx_errbuf *eb);
+/* A new loop (connections bring their own TLS: tlsconn.c). */
+kx_err kx__loop_new(struct kx_loop **out, struct kx_errbuf *eb);
 void kx__loop_free(struct kx_loop *l);
 struct lws_context *kx__loop_context(struct kx_loop *l);
 

@@ -69,7 +69,6 @@ struct pf {
 	struct kx_spdy *spdy;
 	enum kx_transport transport;
 	int use_ws;                /* this session: the WebSocket tunnel (else SPDY directly) */
-	int fell_back;             /* the tunnel was refused: the session is being reopened over SPDY */
 	struct kx_timer fallback;
 	struct pf_listener listeners[PF_MAX_LISTENERS];
 	size_t nlisteners;
@@ -617,7 +616,6 @@ static void on_refused(void *ud, int code, const char *body, size_t len)
 		/* Like kubectl: any failed WebSocket upgrade falls back to SPDY, which
 		 * then stays the transport of this forward. */
 		p->use_ws = 0;
-		p->fell_back = 1;
 		kx__timer_arm(p->loop, &p->fallback, 0);
 		return;
 	}
@@ -647,14 +645,7 @@ static void conn_data(void *ud, const void *data, size_t len)
 static void conn_writable(void *ud)
 {
 	struct pf *p = ud;
-	size_t n;
-	const void *q = p->spdy ? kx_spdy_peek(p->spdy, &n) : NULL;
-	if (q && n) {
-		long w = kx__upconn_write(p->conn, q, n);
-		if (w > 0)
-			kx_spdy_consumed(p->spdy, (size_t)w);
-	}
-	flush(p);
+	kx__upconn_send_spdy(p->conn, p->spdy);
 	if (p->spdy && kx_spdy_pending(p->spdy) < KX_SPDY_DEFAULT_QUEUE_CAP / 4)
 		resume_all(p);
 }
@@ -707,10 +698,7 @@ static int signal_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reason
 		/* A clean end: tell the server, then stop. */
 		if (p->spdy) {
 			kx_spdy_goaway(p->spdy, KX_SPDY_GOAWAY_OK, NULL);
-			size_t n;
-			const void *q = kx_spdy_peek(p->spdy, &n);
-			if (n && p->conn)
-				kx__upconn_write(p->conn, q, n);
+			kx__upconn_send_spdy(p->conn, p->spdy);
 		}
 		kx__upconn_close(p->conn);
 		pf_finish(p, KX_OK);
@@ -963,7 +951,7 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 		snprintf(p->uid, sizeof p->uid, "%s", opts->pod_uid);
 	kx_err err = kx__client_conn_info(c, &p->ci, eb);
 	if (!err)
-		err = kx__loop_new(&p->ci, &p->loop, eb);
+		err = kx__loop_new(&p->loop, eb);
 	if (!err && opts->handle_signals)
 		err = start_signals(p);
 	if (!err)

@@ -1,8 +1,9 @@
 /* A client byte connection to the API server — TCP, then TLS with OpenSSL —
  * driven by the streaming loop as an adopted descriptor. It exists because
  * libwebsockets' raw client role cannot start TLS (its SSL_connect runs before
- * the TCP connect completes: upstream issues #2867, #2916); WebSockets still go
- * through libwebsockets. Used for SPDY/3.1 after an HTTP/1.1 Upgrade. */
+ * the TCP connect completes: upstream issues #2867, #2916). Everything kx
+ * streams goes over it: upgraded connections (upconn.h: SPDY/3.1 and kx's own
+ * WebSocket), the port-forward watch (watchconn.h) and the proxy's upstreams. */
 #ifndef KX_TLSCONN_H
 #define KX_TLSCONN_H
 

@@ -3,6 +3,7 @@
  * framed as WebSocket messages for KX_UP_WEBSOCKET) -> DONE (refused, closed). */
 #include "upconn.h"
 #include "internal.h"
+#include "spdy.h"
 #include "tlsconn.h"
 #include "wsframe.h"
 
@@ -312,9 +313,9 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-long long kx__upconn_last_rx_ms(const struct kx__upconn *u)
+long long kx__upconn_idle_ms(const struct kx__upconn *u)
 {
-	return u->last_rx_ms;
+	return now_ms() - u->last_rx_ms;
 }
 
 static void t_data(void *ud, const void *data, size_t len)
@@ -459,6 +460,19 @@ void kx__upconn_want_write(struct kx__upconn *u)
 void kx__upconn_pause_read(struct kx__upconn *u, int paused)
 {
 	kx__tlsconn_pause_read(u->t, paused);
+}
+
+void kx__upconn_send_spdy(struct kx__upconn *u, struct kx_spdy *spdy)
+{
+	size_t n;
+	const void *q = u && spdy ? kx_spdy_peek(spdy, &n) : NULL;
+	if (!q || !n)
+		return;
+	long w = kx__upconn_write(u, q, n);
+	if (w > 0)
+		kx_spdy_consumed(spdy, (size_t)w);
+	if (kx_spdy_pending(spdy))
+		kx__upconn_want_write(u);
 }
 
 kx_err kx__upconn_ping(struct kx__upconn *u)

@@ -54,8 +54,12 @@ void kx__upconn_pause_read(struct kx__upconn *u, int paused);
 #define KX_UP_MESSAGE_MAX (256 * 1024)
 /* WebSocket: send a ping (keepalive). */
 kx_err kx__upconn_ping(struct kx__upconn *u);
-/* Monotonic milliseconds of the last bytes received (for a pong deadline). */
-long long kx__upconn_last_rx_ms(const struct kx__upconn *u);
+/* Milliseconds since bytes last came from the server (for a pong deadline). */
+long long kx__upconn_idle_ms(const struct kx__upconn *u);
+/* Write what a SPDY session has queued (as much as the connection takes); ask
+ * for on_writable while some is left. */
+struct kx_spdy;
+void kx__upconn_send_spdy(struct kx__upconn *u, struct kx_spdy *spdy);
 /* WebSocket: queue a normal Close frame (best effort, before freeing). */
 void kx__upconn_close(struct kx__upconn *u);
 void kx__upconn_free(struct kx__upconn *u);
