@@ -703,8 +703,8 @@ static const struct kx__http_callbacks req_callbacks = {
 
 static void set_client_paused(struct ap_conn *c, int paused)
 {
-	if (c->io.wsi && c->paused != paused && !c->eof) {
-		lws_rx_flow_control(c->io.wsi, !paused);
+	if (c->io.h && c->paused != paused && !c->eof) {
+		kx__io_read(&c->io, !paused);
 		c->paused = paused;
 	}
 }
@@ -1123,9 +1123,9 @@ static void conn_flush_upstream(struct ap_conn *c)
 
 static void conn_flush_client(struct ap_conn *c)
 {
-	if (!c->io.wsi || c->closing)
+	if (!c->io.h || c->closing)
 		return;
-	int fd = lws_get_socket_fd(c->io.wsi);
+	int fd = kx__io_fd(&c->io);
 	for (;;) {
 		/* refill from a static file as the client takes the bytes */
 		if (c->file_fd >= 0 && c->to_client.len < AP_LOW) {
@@ -1145,7 +1145,7 @@ static void conn_flush_client(struct ap_conn *c)
 			break;
 		ssize_t n = send(fd, c->to_client.data, c->to_client.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			lws_callback_on_writable(c->io.wsi);
+			kx__io_want_write(&c->io);
 			return;
 		}
 		if (n < 0) {
@@ -1170,7 +1170,7 @@ static void conn_flush_client(struct ap_conn *c)
 static void conn_read(struct ap_conn *c)
 {
 	char buf[AP_READ];
-	ssize_t n = recv(lws_get_socket_fd(c->io.wsi), buf, sizeof buf, MSG_DONTWAIT);
+	ssize_t n = recv(kx__io_fd(&c->io), buf, sizeof buf, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -1221,33 +1221,25 @@ static void conn_close(struct ap_conn *c)
 		return;
 	c->closing = 1;
 	up_park_or_drop(c);
-	if (c->io.wsi)
-		lws_set_timeout(c->io.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+	kx__io_close(&c->io);
 }
 
-static int conn_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason, void *in,
-		   size_t len)
+static void conn_cb(struct kx_io *io, enum kx_io_event ev)
 {
 	struct ap_conn *c = io->owner;
-	(void)in;
-	(void)len;
-	switch (reason) {
-	case LWS_CALLBACK_RAW_RX_FILE:
+	switch (ev) {
+	case KX_IO_READABLE:
 		if (!c->closing)
 			conn_read(c);
-		return 0;
-	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		return;
+	case KX_IO_WRITABLE:
 		if (!c->closing)
 			conn_flush_client(c);
-		return 0;
-	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		lws_set_opaque_user_data(wsi, NULL);
-		io->wsi = NULL;
+		return;
+	case KX_IO_CLOSED:
 		conn_close(c);
 		conn_free(c);
-		return 0;
-	default:
-		return 0;
+		return;
 	}
 }
 
@@ -1285,7 +1277,7 @@ static void accept_one(struct ap *ap)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
-	int fd = accept4(lws_get_socket_fd(ap->listen_io.wsi), (struct sockaddr *)&ss, &sl,
+	int fd = accept4(kx__io_fd(&ap->listen_io), (struct sockaddr *)&ss, &sl,
 			 SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -1306,17 +1298,10 @@ static void accept_one(struct ap *ap)
 	}
 }
 
-static int listener_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
-		       void *in, size_t len)
+static void listener_cb(struct kx_io *io, enum kx_io_event ev)
 {
-	(void)wsi;
-	(void)in;
-	(void)len;
-	if (reason == LWS_CALLBACK_RAW_RX_FILE)
+	if (ev == KX_IO_READABLE)
 		accept_one(io->owner);
-	else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE)
-		io->wsi = NULL;
-	return 0;
 }
 
 static kx_err listen_tcp(struct ap *ap, char *where, size_t wn, struct kx_errbuf *eb)
@@ -1388,22 +1373,14 @@ static kx_err listen_unix(struct ap *ap, char *where, size_t wn, struct kx_errbu
 	return err;
 }
 
-static int signal_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
-		     void *in, size_t len)
+static void signal_cb(struct kx_io *io, enum kx_io_event ev)
 {
 	struct ap *ap = io->owner;
-	(void)in;
-	(void)len;
-	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
-		io->wsi = NULL;
-		return 0;
-	}
-	if (reason != LWS_CALLBACK_RAW_RX_FILE)
-		return 0;
+	if (ev != KX_IO_READABLE)
+		return;
 	struct signalfd_siginfo si;
-	while (read(lws_get_socket_fd(wsi), &si, sizeof si) == (ssize_t)sizeof si)
+	while (read(kx__io_fd(io), &si, sizeof si) == (ssize_t)sizeof si)
 		kx__loop_stop(ap->loop);
-	return 0;
 }
 
 /* ---- setup ---- */
@@ -1441,8 +1418,7 @@ static void ap_cleanup(struct ap *ap)
 {
 	while (ap->conns) {
 		struct ap_conn *c = ap->conns;
-		if (c->io.wsi)
-			lws_set_opaque_user_data(c->io.wsi, NULL);
+		kx__io_detach(&c->io);
 		c->closing = 1;
 		conn_free(c);
 	}

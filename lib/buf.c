@@ -17,6 +17,19 @@ static size_t buf_max(const struct kx_buf *b)
 	return b->max ? b->max : KX_BUF_DEFAULT_MAX;
 }
 
+/* Move the bytes back to the front of the block (after consumes). */
+static void buf_compact(struct kx_buf *b)
+{
+	if (!b->off)
+		return;
+	char *block = b->data - b->off;
+	memmove(block, b->data, b->len + 1);
+	if (b->secret)
+		kx__memzero(block + b->len + 1, b->off);
+	b->data = block;
+	b->off = 0;
+}
+
 static kx_err buf_reserve(struct kx_buf *b, size_t extra)
 {
 	if (extra > buf_max(b) || b->len > buf_max(b) - extra) {
@@ -24,6 +37,9 @@ static kx_err buf_reserve(struct kx_buf *b, size_t extra)
 		return KX_ERR_TOO_LARGE;
 	}
 	size_t need = b->len + extra + 1;
+	if (b->off + need <= b->cap)
+		return KX_OK;
+	buf_compact(b); /* at most once per block's worth of consumed bytes */
 	if (need <= b->cap)
 		return KX_OK;
 	size_t cap = b->cap ? b->cap : 256;
@@ -93,41 +109,48 @@ kx_err kx_buf_printf(struct kx_buf *b, const char *fmt, ...)
 
 void kx_buf_consume(struct kx_buf *b, size_t n)
 {
-	size_t old = b->len;
+	if (!b->data)
+		return;
 	if (n >= b->len) {
-		b->len = 0;
-	} else {
-		memmove(b->data, b->data + n, b->len - n);
-		b->len -= n;
+		kx_buf_clear(b);
+		return;
 	}
-	if (b->data && b->secret)
-		kx__memzero(b->data + b->len, old - b->len);
-	if (b->data)
-		b->data[b->len] = '\0';
+	/* A cursor, not a memmove of what is left: a socket taking part of a
+	 * large buffer would otherwise cost a copy of the rest per write. */
+	if (b->secret)
+		kx__memzero(b->data, n);
+	b->data += n;
+	b->off += n;
+	b->len -= n;
 }
 
 void kx_buf_clear(struct kx_buf *b)
 {
-	if (b->data && b->secret)
+	if (!b->data)
+		return;
+	if (b->secret)
 		kx__memzero(b->data, b->len);
+	b->data -= b->off;
+	b->off = 0;
 	b->len = 0;
-	if (b->data)
-		b->data[0] = '\0';
+	b->data[0] = '\0';
 }
 
 void kx_buf_free(struct kx_buf *b)
 {
-	if (b->data && b->secret)
-		kx__memzero(b->data, b->cap);
+	if (b->data) {
+		b->data -= b->off;
+		if (b->secret)
+			kx__memzero(b->data, b->cap);
+	}
 	free(b->data);
 	b->data = NULL;
-	b->len = b->cap = 0;
+	b->len = b->cap = b->off = 0;
 }
 
 void kx_buf_free_secret(struct kx_buf *b)
 {
-	if (b->data)
-		kx__memzero(b->data, b->cap);
+	b->secret = 1;
 	kx_buf_free(b);
 }
 
@@ -135,6 +158,7 @@ char *kx_buf_steal(struct kx_buf *b)
 {
 	if (!b->data && kx_buf_append(b, "", 0))
 		return NULL;
+	buf_compact(b);
 	char *p = b->data;
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -3,10 +3,11 @@
  * certificates from memory (CURLOPT_*_BLOB), and failures mapped to kx_err with
  * the server's Status kept for the caller. */
 #include <kx/client.h>
+#include "curlconn.h"
+#include "curlm.h"
 #include "internal.h"
 
 #include <curl/curl.h>
-#include <openssl/x509_vfy.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,7 @@ void kx_client_free(struct kx_client *c)
 /* What one transfer collects. */
 struct xfer {
 	struct kx_client *c;
+	CURL *h;
 	struct kx_buf *body;
 	kx_err body_err;
 	/* watch mode */
@@ -223,7 +225,7 @@ struct xfer {
 static int http_code(struct xfer *x)
 {
 	long code = 0;
-	curl_easy_getinfo(x->c->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
 	return (int)code;
 }
 
@@ -291,111 +293,37 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-/* Map a failed transfer to kx_err with a useful message (never credentials). */
-static kx_err transfer_error(struct kx_client *c, CURLcode rc, struct kx_errbuf *eb)
+static kx_err transfer_error(struct kx_client *c, CURL *h, CURLcode rc, const char *errbuf,
+			     struct kx_errbuf *eb)
 {
-	const char *detail = c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
-	long oserr = 0;
-	curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &oserr);
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:
-		if (oserr == ECONNREFUSED)
-			return kx__fail(eb, KX_ERR_REFUSED, "dial tcp %s: connect: connection refused", c->host);
-		return kx__fail(eb, KX_ERR_CONNECT, "dial tcp %s: %s", c->host,
-				oserr ? strerror((int)oserr) : detail);
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return kx__fail(eb, KX_ERR_CONNECT, "dial tcp: lookup %s: %s", c->host, detail);
-	case CURLE_OPERATION_TIMEDOUT:
-		return kx__fail(eb, KX_ERR_TIMEOUT, "request to %s timed out: %s", c->host, detail);
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_ENGINE_INITFAILED:
-	case CURLE_SSL_INVALIDCERTSTATUS: {
-		long vr = 0;
-		curl_easy_getinfo(c->curl, CURLINFO_SSL_VERIFYRESULT, &vr);
-		/* UNSPECIFIED is OpenSSL's value before verification ran (the peer
-		 * went away mid-handshake): not a certificate problem. */
-		if (vr && vr != X509_V_ERR_UNSPECIFIED)
-			return kx__fail(eb, KX_ERR_TLS, "tls: failed to verify certificate: %s",
-					kx__x509_words(vr));
-		/* The server went away during the handshake (killed, restarting). */
-		if (strstr(detail, "reset by peer") || strstr(detail, "SSL_ERROR_SYSCALL") ||
-		    strstr(detail, "unexpected eof"))
-			return kx__fail(eb, KX_ERR_CLOSED, "connection to %s lost: %s", c->host, detail);
-		return kx__fail(eb, KX_ERR_TLS, "tls: %s", detail);
-	}
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-		return kx__fail(eb, KX_ERR_CLOSED, "connection to %s lost: %s", c->host, detail);
-	default:
-		return kx__fail(eb, KX_ERR_CONNECT, "%s", detail);
-	}
+	return kx__curl_error(h, rc, errbuf, c->host, eb);
 }
 
 /* Apply TLS, proxy, credentials and the request to the easy handle. */
 static kx_err setup(struct kx_client *c, const struct kx_request *req, struct xfer *x,
-		    struct curl_slist **hdrs, char **url, struct kx_errbuf *eb)
+		    struct curl_slist **hdrs, char **url, char *errbuf, struct kx_errbuf *eb)
 {
-	CURL *h = c->curl;
+	CURL *h = x->h;
 	const struct kx_rest_config *rc = c->rc;
 	struct kx_creds cr;
 	kx_err err = kx__auth_get(c->auth, &cr, eb);
 	if (err)
 		return err;
 	curl_easy_reset(h);
-	c->curl_err[0] = '\0';
 	size_t ulen = strlen(c->url_base) + strlen(req->path) + 2;
 	if (!(*url = malloc(ulen)))
 		return KX_ERR_NOMEM;
 	snprintf(*url, ulen, "%s%s%s", c->url_base, req->path[0] == '/' ? "" : "/", req->path);
 	curl_easy_setopt(h, CURLOPT_URL, *url);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "kx/" KX_BUILD_VERSION " (linux) libkx");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
 	long timeout = req->timeout_ms ? req->timeout_ms : rc->timeout_ms;
 	if (timeout > 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* TLS: verified unless the user said otherwise; material from memory only. */
-	if (rc->insecure_skip_tls_verify) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (rc->ca_pem) {
-		struct curl_blob b = {(void *)rc->ca_pem, rc->ca_len, CURL_BLOB_COPY};
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
-	}
-	if (cr.cert_pem && cr.key_pem) {
-		struct curl_blob cb = {(void *)cr.cert_pem, cr.cert_len, CURL_BLOB_COPY};
-		/* NOCOPY: libcurl frees its copies without zeroing, so the key stays in our
-		 * buffer only (wiped at free). libcurl reads it during the handshake of a
-		 * transfer, and the next setup resets the handle before the buffer can go. */
-		struct curl_blob kb = {(void *)cr.key_pem, cr.key_len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
-		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
-		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-	}
-	if (c->connect_to) {
-		if (!c->connect_to_list && !(c->connect_to_list = curl_slist_append(NULL, c->connect_to)))
-			return KX_ERR_NOMEM;
-		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to_list);
-	}
-	/* Proxy: the kubeconfig's proxy-url, else libcurl's own HTTPS_PROXY/NO_PROXY. */
-	if (rc->proxy_url)
-		curl_easy_setopt(h, CURLOPT_PROXY, rc->proxy_url);
+	if (c->connect_to && !c->connect_to_list &&
+	    !(c->connect_to_list = curl_slist_append(NULL, c->connect_to)))
+		return KX_ERR_NOMEM;
+	kx__curl_apply(h, rc, &cr, c->connect_to_list, errbuf);
 	/* Credentials. */
 	char auth[8192];
 	if (cr.bearer) {
@@ -444,17 +372,56 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* What a finished transfer means: KX_OK, or an error with the server's Status
+ * kept. Returns XFER_RETRY (and nothing in eb) when a 401 may be cured by new
+ * credentials (attempt 0 only). */
+#define XFER_RETRY (-1000)
+static kx_err xfer_result(struct kx_client *c, struct xfer *x, CURLcode rc, const char *errbuf,
+			  int attempt, struct kx_errbuf *eb)
+{
+	int code = http_code(x);
+	if (x->stopped)
+		return KX_OK;
+	if (x->body_err == KX_ERR_TOO_LARGE)
+		return kx__fail(eb, KX_ERR_TOO_LARGE, "response from %s is larger than %zu bytes",
+				c->host, x->body->max);
+	if (x->body_err)
+		return x->body_err;
+	if (rc != CURLE_OK)
+		return transfer_error(c, x->h, rc, errbuf, eb);
+	if (x->decode_err)
+		return kx__fail(eb, KX_ERR_PROTOCOL, "watch: malformed event from %s", c->host);
+	if (code >= 200 && code < 300)
+		return KX_OK;
+	if (code == 401 && attempt == 0 && kx__auth_unauthorized(c->auth))
+		return (kx_err)XFER_RETRY;
+	tracef(c, 9, "Response Body: %.*s", (int)KX_MIN(x->body->len, 1024),
+	       x->body->data ? x->body->data : "");
+	kx_status_decode(x->body->data, x->body->len, code, &c->status);
+	c->have_status = 1;
+	return kx__fail(eb, KX_ERR_API, "%s", c->status.message);
+}
+
+/* The header list held the bearer token: wipe it. */
+static void free_headers(struct curl_slist *hdrs)
+{
+	for (struct curl_slist *s = hdrs; s; s = s->next)
+		kx__memzero(s->data, strlen(s->data));
+	curl_slist_free_all(hdrs);
+}
+
 /* One transfer, retried once after a 401 when an exec plugin can be run again. */
 static kx_err perform(struct kx_client *c, const struct kx_request *req, struct xfer *x,
 		      struct kx_errbuf *eb)
 {
 	c->have_status = 0;
+	x->h = c->curl;
 	for (int attempt = 0;; attempt++) {
 		struct curl_slist *hdrs = NULL;
 		char *url = NULL;
 		kx_buf_clear(x->body);
 		kx_buf_clear(&x->line);
-		kx_err err = setup(c, req, x, &hdrs, &url, eb);
+		kx_err err = setup(c, req, x, &hdrs, &url, c->curl_err, eb);
 		if (err) {
 			curl_slist_free_all(hdrs);
 			free(url);
@@ -462,34 +429,13 @@ static kx_err perform(struct kx_client *c, const struct kx_request *req, struct 
 		}
 		double t0 = now_ms();
 		CURLcode rc = curl_easy_perform(c->curl);
-		int code = http_code(x);
 		tracef(c, 6, "%s %s %d in %.0f milliseconds", req->method ? req->method : "GET", url,
-		       code, now_ms() - t0);
-		/* The header list held the bearer token: wipe it. */
-		for (struct curl_slist *s = hdrs; s; s = s->next)
-			kx__memzero(s->data, strlen(s->data));
-		curl_slist_free_all(hdrs);
+		       http_code(x), now_ms() - t0);
+		free_headers(hdrs);
 		free(url);
-		if (x->stopped)
-			return KX_OK;
-		if (x->body_err == KX_ERR_TOO_LARGE)
-			return kx__fail(eb, KX_ERR_TOO_LARGE, "response from %s is larger than %zu bytes",
-					c->host, x->body->max);
-		if (x->body_err)
-			return x->body_err;
-		if (rc != CURLE_OK)
-			return transfer_error(c, rc, eb);
-		if (x->decode_err)
-			return kx__fail(eb, KX_ERR_PROTOCOL, "watch: malformed event from %s", c->host);
-		if (code >= 200 && code < 300)
-			return KX_OK;
-		if (code == 401 && attempt == 0 && kx__auth_unauthorized(c->auth))
-			continue;
-		tracef(c, 9, "Response Body: %.*s", (int)KX_MIN(x->body->len, 1024),
-		       x->body->data ? x->body->data : "");
-		kx_status_decode(x->body->data, x->body->len, code, &c->status);
-		c->have_status = 1;
-		return kx__fail(eb, KX_ERR_API, "%s", c->status.message);
+		err = xfer_result(c, x, rc, c->curl_err, attempt, eb);
+		if (err != (kx_err)XFER_RETRY)
+			return err;
 	}
 }
 
@@ -612,4 +558,75 @@ void kx__client_set_status(struct kx_client *c, const struct kx_status *st)
 int kx__client_unauthorized(struct kx_client *c)
 {
 	return kx__auth_unauthorized(c->auth);
+}
+
+/* ---- calls inside a streaming command's loop (no blocking) ---- */
+
+struct kx__call {
+	struct kx_client *c;
+	struct xfer x;
+	struct kx_buf body;
+	struct curl_slist *hdrs;
+	char *url;
+	char method[16];
+	struct kx__curlm *cm;
+	kx__call_done_fn done;
+	void *ud;
+	double t0;
+	char errbuf[CURL_ERROR_SIZE];
+	struct kx_errbuf eb;
+};
+
+static void call_done(void *ud, CURLcode rc)
+{
+	struct kx__call *k = ud;
+	struct kx_client *c = k->c;
+	tracef(c, 6, "%s %s %d in %.0f milliseconds", k->method, k->url, http_code(&k->x),
+	       now_ms() - k->t0);
+	kx_err err = xfer_result(c, &k->x, rc, k->errbuf, 1, &k->eb);
+	k->done(k->ud, err, &k->body, &k->eb);
+}
+
+kx_err kx__client_start(struct kx_client *c, struct kx_loop *l, const struct kx_request *req,
+			kx_watch_fn watch, void *watch_ud, kx__call_done_fn done, void *ud,
+			struct kx__call **out, struct kx_errbuf *eb)
+{
+	*out = NULL;
+	struct kx__call *k = calloc(1, sizeof *k);
+	if (!k)
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	k->c = c;
+	k->done = done;
+	k->ud = ud;
+	k->body = (struct kx_buf)KX_BUF_INIT(req->max_body ? req->max_body : 64 << 20);
+	k->x = (struct xfer){.c = c, .body = &k->body, .watch = watch, .watch_ud = watch_ud,
+			     .line = KX_BUF_INIT(16 << 20)};
+	snprintf(k->method, sizeof k->method, "%s", req->method ? req->method : "GET");
+	kx_err err = KX_ERR_NOMEM;
+	if (!(k->x.h = curl_easy_init()))
+		goto fail;
+	if ((err = setup(c, req, &k->x, &k->hdrs, &k->url, k->errbuf, eb)))
+		goto fail;
+	k->t0 = now_ms();
+	if ((err = kx__curlm_start(l, k->x.h, call_done, k, &k->cm, eb)))
+		goto fail;
+	*out = k;
+	return KX_OK;
+fail:
+	kx__call_free(k);
+	return err == KX_ERR_NOMEM && !eb->msg[0] ? kx__fail(eb, err, "out of memory") : err;
+}
+
+void kx__call_free(struct kx__call *k)
+{
+	if (!k)
+		return;
+	kx__curlm_free(k->cm);
+	if (k->x.h)
+		curl_easy_cleanup(k->x.h);
+	free_headers(k->hdrs);
+	free(k->url);
+	kx_buf_free(&k->body);
+	kx_buf_free(&k->x.line);
+	free(k);
 }

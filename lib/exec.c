@@ -142,67 +142,62 @@ int kx__exec_tty_size(const struct kx_exec_session *s, unsigned *cols, unsigned 
 void kx__exec_stdin_flow(struct kx_exec_session *s)
 {
 	int want = s->stdin_buf.len < KX_EXEC_STDIN_HIGH && s->transport_ready;
-	if (s->stdin_io.wsi && want != s->stdin_reading) {
-		lws_rx_flow_control(s->stdin_io.wsi, want);
+	if (s->stdin_io.h && want != s->stdin_reading) {
+		kx__io_read(&s->stdin_io, want);
 		s->stdin_reading = want;
 	}
 }
 
 /* Local stdin: read into the bounded buffer, then ask the transport to send. */
-static int stdin_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
-		    void *in, size_t len)
+static void stdin_cb(struct kx_io *io, enum kx_io_event ev)
 {
 	struct kx_exec_session *s = io->owner;
-	switch (reason) {
-	case LWS_CALLBACK_RAW_RX_FILE: {
+	switch (ev) {
+	case KX_IO_READABLE: {
 		char chunk[65536];
 		size_t room = KX_EXEC_STDIN_HIGH > s->stdin_buf.len ? KX_EXEC_STDIN_HIGH - s->stdin_buf.len : 0;
 		if (!room) {
 			kx__exec_stdin_flow(s);
-			return 0;
+			return;
 		}
-		ssize_t n = read(lws_get_socket_fd(wsi), chunk, KX_MIN(room, sizeof chunk));
+		ssize_t n = read(kx__io_fd(io), chunk, KX_MIN(room, sizeof chunk));
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			return 0;
+			return;
 		if (n <= 0) {
 			s->stdin_eof = 1;
+			kx__io_close(io);
 			s->ops->kick(s);
-			return -1; /* closes the handle */
+			return;
 		}
 		if (kx_buf_append(&s->stdin_buf, chunk, (size_t)n)) {
 			kx__fail(s->eb, KX_ERR_NOMEM, "out of memory");
 			kx__exec_finish(s, KX_ERR_NOMEM);
-			return -1;
+			kx__io_close(io);
+			return;
 		}
 		kx__exec_stdin_flow(s);
 		s->ops->kick(s);
-		return 0;
+		return;
 	}
-	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		io->wsi = NULL;
+	case KX_IO_CLOSED:
 		if (!s->stdin_eof) {
 			s->stdin_eof = 1;
 			s->ops->kick(s);
 		}
-		return 0;
-	default:
-		return 0;
+		return;
+	case KX_IO_WRITABLE:
+		return;
 	}
 }
 
 /* Signals arrive on a signalfd, inside the loop. */
-static int signal_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
-		     void *in, size_t len)
+static void signal_cb(struct kx_io *io, enum kx_io_event ev)
 {
 	struct kx_exec_session *s = io->owner;
-	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
-		io->wsi = NULL;
-		return 0;
-	}
-	if (reason != LWS_CALLBACK_RAW_RX_FILE)
-		return 0;
+	if (ev != KX_IO_READABLE)
+		return;
 	struct signalfd_siginfo si;
-	while (read(lws_get_socket_fd(wsi), &si, sizeof si) == (ssize_t)sizeof si) {
+	while (read(kx__io_fd(io), &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGWINCH) {
 			s->resize_pending = 1;
 			s->ops->kick(s);
@@ -212,7 +207,6 @@ static int signal_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reason
 			kx__exec_finish(s, KX_ERR_INTERRUPTED);
 		}
 	}
-	return 0;
 }
 
 static kx_err start_local(struct kx_exec_session *s)
@@ -273,7 +267,7 @@ static kx_err run_transport(struct kx_exec_session *s, const struct kx_exec_tran
 	s->loop = NULL;
 	if (ops->cleanup)
 		ops->cleanup(s);
-	s->stdin_io.wsi = s->signal_io.wsi = NULL;
+	s->stdin_io.h = s->signal_io.h = NULL;
 	if (s->mask_saved) {
 		sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
 		s->mask_saved = 0;

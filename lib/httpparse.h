@@ -1,6 +1,7 @@
-/* A thin wrapper over Node's http-parser (Debian libhttp-parser) with kx's own
- * names: its header and libwebsockets.h both declare enum http_status, so no
- * file that includes lws may include http_parser.h. */
+/* kx's one HTTP/1.1 parser: a thin wrapper over Node's http-parser (Debian
+ * libhttp-parser) with kx's own names, for every head kx reads itself — the
+ * proxy's requests and upstream responses, and the answers to upgrades
+ * (upconn.c). Everything else HTTP goes through libcurl. */
 #ifndef KX_HTTPPARSE_H
 #define KX_HTTPPARSE_H
 

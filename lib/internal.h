@@ -27,17 +27,6 @@ struct kx_buf;
 /* Append "?key=value" or "&key=value" with value URL-encoded. */
 kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *value);
 
-/* proxy.c: the HTTP proxy for a connection (client-go's rules). */
-struct kx__proxy {
-	int use;
-	char host[300];
-	int port;
-	char userinfo[256]; /* "user:password" for Proxy-Authorization, or "" (a secret) */
-};
-kx_err kx__proxy_for(const char *proxy_url, int tls, const char *host, struct kx__proxy *out,
-		     struct kx_errbuf *eb);
-int kx__no_proxy(const char *host);
-
 /* pods.c: the best pod of a list by kubectl's order (assigned > Running > Ready
  * > longer Ready > fewer restarts > older); need_qualified: only pods that
  * qualify for pick (Running; or Running and Ready for KX_PICK_READY). */
@@ -89,6 +78,20 @@ struct kx__conn_info {
 	struct kx_creds creds;           /* valid until the next call that takes credentials */
 };
 kx_err kx__client_conn_info(struct kx_client *c, struct kx__conn_info *ci, struct kx_errbuf *eb);
+/* A REST call or watch inside a streaming command's loop (libcurl's multi
+ * interface driven by the loop: curlm.h), so the loop never blocks. watch NULL:
+ * the body is collected and handed to done; else events go to watch as they
+ * come. done gets KX_OK or why (the Status kept as for blocking calls); it may
+ * free the call. Free a call that has not finished to cancel it. */
+struct kx_loop;
+struct kx__call;
+struct kx_request;
+typedef void (*kx__call_done_fn)(void *ud, kx_err err, const struct kx_buf *body,
+				 const struct kx_errbuf *eb);
+kx_err kx__client_start(struct kx_client *c, struct kx_loop *l, const struct kx_request *req,
+			kx_watch_fn watch, void *watch_ud, kx__call_done_fn done, void *ud,
+			struct kx__call **out, struct kx_errbuf *eb);
+void kx__call_free(struct kx__call *k);
 /* Record a Status (e.g. from an upgrade's error body) as the client's last status. */
 void kx__client_set_status(struct kx_client *c, const struct kx_status *st);
 /* The server said 401 to an upgrade: returns 1 when new credentials may help. */

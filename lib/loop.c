@@ -1,43 +1,47 @@
-/* The streaming event loop: one lws context per streaming command, used as a
- * poll loop — adopted descriptors (kx's own TLS connections, listeners, stdin,
- * a signalfd) and timers — with lws callbacks dispatched to struct kx_io. All
- * TLS and WebSocket work is kx's own (tlsconn.c, upconn.c, wsframe.c). */
+/* The streaming event loop (loop.h) on epoll: interest follows what each
+ * handle wants (read on/off, one write wanted), a descriptor with no interest
+ * is out of the epoll set (so a hang-up cannot spin), timers are a short sorted
+ * list, and closes and deferred tasks run after each batch of events. */
 #include "loop.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+struct kx__handle {
+	struct kx_io *io;           /* NULL once detached */
+	struct kx_loop *loop;
+	int fd;
+	int reading, want_write;
+	unsigned registered;        /* the events epoll has for it (0 = not in the set) */
+	int unpollable;             /* a regular file: always ready */
+	int closing;
+	int borrowed;               /* the fd is not ours to close */
+	struct kx__handle *prev, *next;        /* all live handles */
+	struct kx__handle *next_closing;
+};
 
 struct kx_loop {
-	struct lws_context *ctx;
-	struct lws_vhost *vh;
+	int epfd;
 	int stopped;
+	struct kx__handle *handles;
+	struct kx__handle *closing;
+	struct kx_timer *timers;    /* sorted by due time */
+	struct kx_task *tasks, **tasks_tail;
+	int unpollable;             /* handles that count as always readable */
 };
 
-static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		    size_t len)
+static long long now_ms(void)
 {
-	struct kx_io *io = wsi ? lws_get_opaque_user_data(wsi) : NULL;
-	(void)user;
-	if (!io || !io->fn)
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
-	return io->fn(io, wsi, reason, in, len);
-}
-
-#define KX_RX_BUF (256 * 1024)
-static const struct lws_protocols protocols[] = {
-	{"kx-raw", dispatch, 0, KX_RX_BUF, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
-};
-
-static void quiet_log(int level, const char *line)
-{
-	(void)level;
-	(void)line; /* lib never prints: lws's own log lines are dropped */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 kx_err kx__loop_new(struct kx_loop **out, struct kx_errbuf *eb)
@@ -46,34 +50,146 @@ kx_err kx__loop_new(struct kx_loop **out, struct kx_errbuf *eb)
 	struct kx_loop *l = calloc(1, sizeof *l);
 	if (!l)
 		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
-	lws_set_log_level(getenv("KX_LWS_DEBUG") ? (LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_INFO | LLL_CLIENT) : 0, getenv("KX_LWS_DEBUG") ? NULL : quiet_log);
-	struct lws_context_creation_info info;
-	memset(&info, 0, sizeof info);
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
-	info.user = l;
-	info.pt_serv_buf_size = KX_RX_BUF;
-	if (!(l->ctx = lws_create_context(&info))) {
-		kx__loop_free(l);
-		return kx__fail(eb, KX_ERR_IO, "could not set up the event loop");
+	l->tasks_tail = &l->tasks;
+	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		free(l);
+		return kx__fail(eb, KX_ERR_IO, "could not set up the event loop: %s", strerror(errno));
 	}
-	l->vh = lws_get_vhost_by_name(l->ctx, "default");
 	*out = l;
 	return KX_OK;
 }
 
-void kx__loop_free(struct kx_loop *l)
+/* Tell epoll what h wants now (a syscall only when that changes). */
+static void update(struct kx__handle *h)
 {
-	if (!l)
+	if (h->unpollable || h->closing)
 		return;
-	if (l->ctx)
-		lws_context_destroy(l->ctx);
-	free(l);
+	unsigned want = (h->reading ? EPOLLIN : 0) | (h->want_write ? EPOLLOUT : 0);
+	if (want == h->registered)
+		return;
+	struct epoll_event ev = {.events = want, .data.ptr = h};
+	int op = !h->registered ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+	if (!epoll_ctl(h->loop->epfd, op, h->fd, &ev))
+		h->registered = want;
 }
 
-struct lws_context *kx__loop_context(struct kx_loop *l)
+static void handle_unlink(struct kx__handle *h)
 {
-	return l->ctx;
+	struct kx_loop *l = h->loop;
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		l->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+}
+
+/* Stop watching h and queue it for the end of the turn. */
+static void handle_close(struct kx__handle *h)
+{
+	if (h->closing)
+		return;
+	if (h->registered)
+		epoll_ctl(h->loop->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	h->registered = 0;
+	if (h->unpollable && h->reading)
+		h->loop->unpollable--;
+	h->closing = 1;
+	handle_unlink(h);
+	h->next_closing = h->loop->closing;
+	h->loop->closing = h;
+}
+
+static void run_closes(struct kx_loop *l)
+{
+	while (l->closing) {
+		struct kx__handle *h = l->closing;
+		l->closing = h->next_closing;
+		struct kx_io *io = h->io;
+		if (io) {
+			io->h = NULL;
+			io->fn(io, KX_IO_CLOSED);
+		}
+		if (!h->borrowed)
+			close(h->fd);
+		free(h);
+	}
+}
+
+kx_err kx__loop_adopt_fd(struct kx_loop *l, int fd, struct kx_io *io, struct kx_errbuf *eb)
+{
+	struct kx__handle *h = calloc(1, sizeof *h);
+	if (!h)
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	*h = (struct kx__handle){.io = io, .loop = l, .fd = fd, .reading = 1};
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = h};
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		if (errno != EPERM) {
+			int e = errno;
+			free(h);
+			return kx__fail(eb, KX_ERR_IO, "could not watch file descriptor %d: %s", fd, strerror(e));
+		}
+		h->unpollable = 1; /* a regular file or /dev/null: always ready */
+		l->unpollable++;
+	} else {
+		h->registered = EPOLLIN;
+	}
+	io->loop = l;
+	io->h = h;
+	h->next = l->handles;
+	if (l->handles)
+		l->handles->prev = h;
+	l->handles = h;
+	return KX_OK;
+}
+
+kx_err kx__loop_watch_fd(struct kx_loop *l, int fd, struct kx_io *io, struct kx_errbuf *eb)
+{
+	kx_err err = kx__loop_adopt_fd(l, fd, io, eb);
+	if (!err)
+		io->h->borrowed = 1;
+	return err;
+}
+
+int kx__io_fd(const struct kx_io *io)
+{
+	return io->h ? io->h->fd : -1;
+}
+
+void kx__io_read(struct kx_io *io, int on)
+{
+	struct kx__handle *h = io->h;
+	if (!h || h->reading == !!on)
+		return;
+	h->reading = !!on;
+	if (h->unpollable)
+		h->loop->unpollable += on ? 1 : -1;
+	update(h);
+}
+
+void kx__io_want_write(struct kx_io *io)
+{
+	struct kx__handle *h = io->h;
+	if (!h || h->want_write)
+		return;
+	h->want_write = 1;
+	update(h);
+}
+
+void kx__io_close(struct kx_io *io)
+{
+	if (io->h)
+		handle_close(io->h);
+}
+
+void kx__io_detach(struct kx_io *io)
+{
+	struct kx__handle *h = io->h;
+	if (!h)
+		return;
+	h->io = NULL;
+	io->h = NULL;
+	handle_close(h);
 }
 
 int kx__auth_header(const struct kx__conn_info *ci, char *out, size_t n)
@@ -98,19 +214,6 @@ int kx__auth_header(const struct kx__conn_info *ci, char *out, size_t n)
 	return 0;
 }
 
-kx_err kx__loop_adopt_fd(struct kx_loop *l, int fd, struct kx_io *io, struct kx_errbuf *eb)
-{
-	lws_sock_file_fd_type u;
-	u.filefd = fd;
-	io->loop = l;
-	struct lws *wsi = lws_adopt_descriptor_vhost(l->vh, LWS_ADOPT_RAW_FILE_DESC, u, "kx-raw", NULL);
-	if (!wsi)
-		return kx__fail(eb, KX_ERR_IO, "could not watch file descriptor %d", fd);
-	io->wsi = wsi;
-	lws_set_opaque_user_data(wsi, io);
-	return KX_OK;
-}
-
 kx_err kx__loop_signals(struct kx_loop *l, const sigset_t *set, sigset_t *old_mask,
 			struct kx_io *io, struct kx_errbuf *eb)
 {
@@ -124,19 +227,140 @@ kx_err kx__loop_signals(struct kx_loop *l, const sigset_t *set, sigset_t *old_ma
 	return err;
 }
 
+/* ---- timers and tasks ---- */
+
+void kx__timer_cancel(struct kx_timer *t)
+{
+	if (!t->armed)
+		return;
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		t->loop->timers = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	t->prev = t->next = NULL;
+	t->armed = 0;
+}
+
+void kx__timer_arm(struct kx_loop *l, struct kx_timer *t, long ms)
+{
+	kx__timer_cancel(t);
+	t->loop = l;
+	t->due_ms = now_ms() + (ms < 0 ? 0 : ms);
+	t->armed = 1;
+	struct kx_timer **pp = &l->timers, *prev = NULL;
+	while (*pp && (*pp)->due_ms <= t->due_ms) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	t->next = *pp;
+	t->prev = prev;
+	if (*pp)
+		(*pp)->prev = t;
+	*pp = t;
+}
+
+static void run_timers(struct kx_loop *l)
+{
+	long long now = now_ms();
+	/* Only timers due now: one re-armed for 0 ms runs on the next turn. */
+	while (l->timers && l->timers->due_ms <= now && !l->stopped) {
+		struct kx_timer *t = l->timers;
+		kx__timer_cancel(t);
+		t->fn(t->ud);
+	}
+}
+
+void kx__loop_defer(struct kx_loop *l, struct kx_task *t)
+{
+	if (t->queued)
+		return;
+	t->queued = 1;
+	t->next = NULL;
+	*l->tasks_tail = t;
+	l->tasks_tail = &t->next;
+}
+
+void kx__task_cancel(struct kx_loop *l, struct kx_task *t)
+{
+	if (!t->queued)
+		return;
+	for (struct kx_task **pp = &l->tasks; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			if (l->tasks_tail == &t->next)
+				l->tasks_tail = pp;
+			break;
+		}
+	t->queued = 0;
+}
+
+static void run_tasks(struct kx_loop *l)
+{
+	/* Tasks queued while these run wait for the next batch. */
+	struct kx_task *list = l->tasks;
+	l->tasks = NULL;
+	l->tasks_tail = &l->tasks;
+	while (list) {
+		struct kx_task *t = list;
+		list = t->next;
+		t->queued = 0;
+		t->fn(t->ud);
+	}
+}
+
+/* ---- running ---- */
+
+static void dispatch(struct kx__handle *h, unsigned events)
+{
+	/* An error or hang-up is delivered as what the handle waits for: the
+	 * read or write then tells what happened. */
+	if (events & (EPOLLERR | EPOLLHUP))
+		events |= EPOLLIN | EPOLLOUT;
+	if ((events & EPOLLIN) && h->reading && !h->closing && h->io)
+		h->io->fn(h->io, KX_IO_READABLE);
+	if ((events & EPOLLOUT) && h->want_write && !h->closing && h->io) {
+		h->want_write = 0;
+		update(h);
+		h->io->fn(h->io, KX_IO_WRITABLE);
+	}
+}
+
 void kx__loop_run(struct kx_loop *l)
 {
-	while (!l->stopped)
-		if (lws_service(l->ctx, 0) < 0)
+	struct epoll_event evs[64];
+	while (!l->stopped) {
+		int timeout = -1;
+		if (l->tasks || l->closing || l->unpollable > 0)
+			timeout = 0;
+		else if (l->timers) {
+			long long d = l->timers->due_ms - now_ms();
+			timeout = d <= 0 ? 0 : d > 60000 ? 60000 : (int)d;
+		}
+		int n = epoll_wait(l->epfd, evs, 64, timeout);
+		if (n < 0 && errno != EINTR)
 			break;
+		for (int i = 0; i < n && !l->stopped; i++)
+			dispatch(evs[i].data.ptr, evs[i].events);
+		if (l->unpollable > 0)
+			for (struct kx__handle *h = l->handles, *next; h && !l->stopped; h = next) {
+				next = h->next;
+				if (h->unpollable && h->reading)
+					dispatch(h, EPOLLIN);
+			}
+		if (!l->stopped)
+			run_tasks(l);
+		if (!l->stopped)
+			run_timers(l);
+		run_closes(l);
+	}
 }
 
 void kx__loop_stop(struct kx_loop *l)
 {
-	if (!l || l->stopped)
-		return;
-	l->stopped = 1;
-	lws_cancel_service(l->ctx);
+	if (l)
+		l->stopped = 1;
 }
 
 int kx__loop_stopped(const struct kx_loop *l)
@@ -144,18 +368,19 @@ int kx__loop_stopped(const struct kx_loop *l)
 	return l->stopped;
 }
 
-static void timer_fire(lws_sorted_usec_list_t *sul)
+void kx__loop_free(struct kx_loop *l)
 {
-	struct kx_timer *t = (struct kx_timer *)sul;
-	t->fn(t->ud);
-}
-
-void kx__timer_arm(struct kx_loop *l, struct kx_timer *t, long ms)
-{
-	lws_sul_schedule(l->ctx, 0, &t->sul, timer_fire, (lws_usec_t)ms * LWS_US_PER_MS);
-}
-
-void kx__timer_cancel(struct kx_timer *t)
-{
-	lws_sul_cancel(&t->sul);
+	if (!l)
+		return;
+	run_closes(l);
+	while (l->handles)
+		handle_close(l->handles);
+	run_closes(l);
+	/* Owners freed in their close events may have closed more handles. */
+	while (l->handles) {
+		handle_close(l->handles);
+		run_closes(l);
+	}
+	close(l->epfd);
+	free(l);
 }

@@ -10,7 +10,6 @@
 #include "loop.h"
 #include "spdy.h"
 #include "upconn.h"
-#include "watchconn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +25,7 @@
 
 #define PF_TO_LOCAL_MAX (1024 * 1024)  /* per connection; above it the session stops reading */
 #define PF_READ_CHUNK (64 * 1024)
+#define PF_SEND_BATCH (128 * 1024)     /* bytes from the pod sent in one go */
 #define PF_PING_MS 5000
 #define PF_MAX_LISTENERS 64
 #define PF_RECONNECT_TRIES 20
@@ -54,6 +54,7 @@ struct pf_conn {
 	int paused;                /* local reading stopped (backpressure or not ready) */
 	int pending;               /* accepted while reconnecting: no streams yet */
 	int data_reset;            /* the pod's side reset the data stream */
+	struct kx_task drain;      /* write to_local out after this batch of reads */
 	int err_done;              /* the error stream ended (its text, if any, reported) */
 	int closing;
 };
@@ -89,7 +90,7 @@ struct pf {
 	int initial_seen;          /* … and the pod was among the initial events */
 	int watch_events;          /* events on this watch so far */
 	int no_watchlist;          /* the server refused sendInitialEvents: plain watches only */
-	struct kx_watchconn *watch;
+	struct kx__call *watch;     /* the watch on the pod: libcurl in this loop */
 	int listening;
 	int reconnecting;
 	int tries;
@@ -167,8 +168,8 @@ static struct pf_conn *conn_by_stream(struct pf *p, uint32_t id)
 
 static void set_paused(struct pf_conn *c, int paused)
 {
-	if (c->io.wsi && c->paused != paused && !c->local_eof) {
-		lws_rx_flow_control(c->io.wsi, !paused);
+	if (c->io.h && c->paused != paused && !c->local_eof) {
+		kx__io_read(&c->io, !paused);
 		c->paused = paused;
 	}
 }
@@ -187,11 +188,11 @@ static void conn_close(struct pf_conn *c)
 			kx_spdy_reset(p->spdy, c->err_id, KX_SPDY_CANCEL, NULL);
 		flush(p);
 	}
-	if (c->io.wsi) {
+	if (c->io.h) {
 		/* End it for the local peer now: the loop may next block in a
 		 * re-resolution (pod_lost), before the asynchronous close is serviced. */
-		shutdown(lws_get_socket_fd(c->io.wsi), SHUT_RDWR);
-		lws_set_timeout(c->io.wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+		shutdown(kx__io_fd(&c->io), SHUT_RDWR);
+		kx__io_close(&c->io);
 	}
 }
 
@@ -203,6 +204,7 @@ static void conn_free(struct pf_conn *c)
 			*pp = c->next;
 			break;
 		}
+	kx__task_cancel(p->loop, &c->drain);
 	kx_buf_free(&c->to_local);
 	kx_buf_free(&c->err_text);
 	free(c);
@@ -232,10 +234,10 @@ static void session_flow(struct pf *p)
 static int conn_drain(struct pf_conn *c)
 {
 	while (c->to_local.len) {
-		ssize_t n = send(lws_get_socket_fd(c->io.wsi), c->to_local.data, c->to_local.len,
+		ssize_t n = send(kx__io_fd(&c->io), c->to_local.data, c->to_local.len,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			lws_callback_on_writable(c->io.wsi);
+			kx__io_want_write(&c->io);
 			return 0;
 		}
 		if (n < 0) {
@@ -246,7 +248,7 @@ static int conn_drain(struct pf_conn *c)
 	}
 	session_flow(c->pf);
 	if (c->remote_fin && !c->write_shut) {
-		shutdown(lws_get_socket_fd(c->io.wsi), SHUT_WR);
+		shutdown(kx__io_fd(&c->io), SHUT_WR);
 		c->write_shut = 1;
 	}
 	conn_maybe_done(c);
@@ -262,7 +264,7 @@ static void conn_read(struct pf_conn *c)
 		set_paused(c, 1);
 		return;
 	}
-	ssize_t n = recv(lws_get_socket_fd(c->io.wsi), buf, room, MSG_DONTWAIT);
+	ssize_t n = recv(kx__io_fd(&c->io), buf, room, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -283,35 +285,33 @@ static void conn_read(struct pf_conn *c)
 	flush(p);
 }
 
-static int conn_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason, void *in,
-		   size_t len)
+static void conn_cb(struct kx_io *io, enum kx_io_event ev)
 {
 	struct pf_conn *c = io->owner;
-	(void)in;
-	(void)len;
-	(void)wsi;
-	switch (reason) {
-	case LWS_CALLBACK_RAW_RX_FILE:
+	switch (ev) {
+	case KX_IO_READABLE:
 		if (!c->closing)
 			conn_read(c);
-		return 0;
-	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		return;
+	case KX_IO_WRITABLE:
 		if (!c->closing)
 			conn_drain(c);
-		return 0;
-	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		/* lws calls again for this wsi after the close (destroy): detach first. */
-		lws_set_opaque_user_data(wsi, NULL);
-		io->wsi = NULL;
+		return;
+	case KX_IO_CLOSED:
 		conn_close(c);
 		conn_free(c);
-		return 0;
-	default:
-		return 0;
+		return;
 	}
 }
 
 static int conn_open_streams(struct pf_conn *c);
+
+static void drain_task(void *ud)
+{
+	struct pf_conn *c = ud;
+	if (!c->closing && c->io.h)
+		conn_drain(c);
+}
 
 /* The queue drained: open connections that waited for room, and resume local
  * reading on every ready connection. */
@@ -357,7 +357,7 @@ static int conn_open_streams(struct pf_conn *c)
 static void accept_one(struct pf_listener *l)
 {
 	struct pf *p = l->pf;
-	int fd = accept4(lws_get_socket_fd(l->io.wsi), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = accept4(kx__io_fd(&l->io), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	int one = 1;
@@ -374,6 +374,7 @@ static void accept_one(struct pf_listener *l)
 	c->next = p->conns;
 	p->conns = c;
 	c->io = (struct kx_io){.fn = conn_cb, .owner = c};
+	c->drain = (struct kx_task){.fn = drain_task, .ud = c};
 	struct kx_errbuf eb2 = {0};
 	if (kx__loop_adopt_fd(p->loop, fd, &c->io, &eb2)) {
 		close(fd);
@@ -387,17 +388,10 @@ static void accept_one(struct pf_listener *l)
 		conn_close(c);
 }
 
-static int listener_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
-		       void *in, size_t len)
+static void listener_cb(struct kx_io *io, enum kx_io_event ev)
 {
-	(void)wsi;
-	(void)in;
-	(void)len;
-	if (reason == LWS_CALLBACK_RAW_RX_FILE)
+	if (ev == KX_IO_READABLE)
 		accept_one(io->owner);
-	else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE)
-		io->wsi = NULL;
-	return 0;
 }
 
 /* ---- the SPDY session's events ---- */
@@ -427,7 +421,12 @@ static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
 		conn_close(c);
 		return;
 	}
-	conn_drain(c);
+	/* One send for what this wakeup brought (the TLS layer reads many frames
+	 * per wakeup), not one per frame; but in pieces that stay in the cache. */
+	if (c->to_local.len >= PF_SEND_BATCH)
+		conn_drain(c);
+	else
+		kx__loop_defer(p->loop, &c->drain);
 	session_flow(p);
 }
 
@@ -681,20 +680,13 @@ static const struct kx__up_callbacks conn_callbacks = {
 	.on_closed = conn_closed,
 };
 
-static int signal_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
-		     void *in, size_t len)
+static void signal_cb(struct kx_io *io, enum kx_io_event ev)
 {
 	struct pf *p = io->owner;
-	(void)in;
-	(void)len;
-	if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
-		io->wsi = NULL;
-		return 0;
-	}
-	if (reason != LWS_CALLBACK_RAW_RX_FILE)
-		return 0;
+	if (ev != KX_IO_READABLE)
+		return;
 	struct signalfd_siginfo si;
-	while (read(lws_get_socket_fd(wsi), &si, sizeof si) == (ssize_t)sizeof si) {
+	while (read(kx__io_fd(io), &si, sizeof si) == (ssize_t)sizeof si) {
 		/* A clean end: tell the server, then stop. */
 		if (p->spdy) {
 			kx_spdy_goaway(p->spdy, KX_SPDY_GOAWAY_OK, NULL);
@@ -703,7 +695,6 @@ static int signal_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reason
 		kx__upconn_close(p->conn);
 		pf_finish(p, KX_OK);
 	}
-	return 0;
 }
 
 static kx_err start_signals(struct pf *p)
@@ -723,7 +714,7 @@ static kx_err start_signals(struct pf *p)
 static void start_session(struct pf *p);
 static void drop_session(struct pf *p);
 
-static void watch_event(void *ud, const char *type, const cJSON *obj)
+static int watch_event(void *ud, const char *type, const cJSON *obj)
 {
 	struct pf *p = ud;
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
@@ -739,7 +730,7 @@ static void watch_event(void *ud, const char *type, const cJSON *obj)
 			if (!p->initial_seen && !p->reconnecting)
 				pod_lost(p, "deleted");
 		}
-		return;
+		return 0;
 	}
 	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
 	int same = name && !strcmp(name, p->pod) && (!p->uid[0] || (uid && !strcmp(uid, p->uid)));
@@ -748,10 +739,10 @@ static void watch_event(void *ud, const char *type, const cJSON *obj)
 	if (!strcmp(type, "ERROR")) {
 		/* e.g. 410 Gone: our resourceVersion is too old; the next watch starts fresh. */
 		p->rv[0] = '\0';
-		return;
+		return 0;
 	}
 	if (!name || strcmp(name, p->pod) || p->reconnecting)
-		return;
+		return 0;
 	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
 	if (rv)
 		snprintf(p->rv, sizeof p->rv, "%s", rv);
@@ -761,7 +752,7 @@ static void watch_event(void *ud, const char *type, const cJSON *obj)
 		/* Another pod of this name: ours is gone (an older one's deletion is news to no one). */
 		if (strcmp(type, "DELETED"))
 			pod_lost(p, "replaced by a new pod of the same name");
-		return;
+		return 0;
 	}
 	if (!strcmp(type, "DELETED"))
 		pod_lost(p, "deleted");
@@ -769,24 +760,21 @@ static void watch_event(void *ud, const char *type, const cJSON *obj)
 		pod_lost(p, "being deleted");
 	else if (phase && strcmp(phase, "Running"))
 		pod_lost(p, phase);
+	return 0;
 }
 
-static void watch_end(void *ud, kx_err err, const char *message)
+static void watch_end(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
 {
 	struct pf *p = ud;
 	(void)err;
-	(void)message;
+	(void)body;
+	(void)eb;
 	if (p->initial && !p->watch_events)
 		p->no_watchlist = 1; /* refused outright: an older server */
 	/* Watches end (server timeouts, restarts): a new one starts from the timer. */
 	if (!p->done && !p->reconnecting)
 		kx__timer_arm(p->loop, &p->reconnect, 1000);
 }
-
-static const struct kx_watchconn_callbacks watch_callbacks = {
-	.on_event = watch_event,
-	.on_end = watch_end,
-};
 
 static void start_watch(struct pf *p)
 {
@@ -795,7 +783,7 @@ static void start_watch(struct pf *p)
 	struct kx_buf path = KX_BUF_INIT(1 << 16);
 	char sel[300];
 	snprintf(sel, sizeof sel, "metadata.name=%s", p->pod);
-	kx_err err = kx_buf_printf(&path, "%s/api/v1/namespaces/%s/pods?watch=1", p->ci.path_prefix, p->ns);
+	kx_err err = kx_buf_printf(&path, "/api/v1/namespaces/%s/pods?watch=1", p->ns);
 	if (!err)
 		err = kx__buf_query(&path, "fieldSelector", sel);
 	p->initial = p->initial_seen = p->watch_events = 0;
@@ -809,10 +797,12 @@ static void start_watch(struct pf *p)
 				     "&allowWatchBookmarks=true");
 	}
 	struct kx_errbuf eb2 = {0};
-	kx__watchconn_free(p->watch);
+	kx__call_free(p->watch);
 	p->watch = NULL;
+	/* No request timeout: the watch lasts as long as the forward. */
+	struct kx_request rq = {.method = "GET", .path = path.data, .timeout_ms = -1};
 	if (!err)
-		kx__watchconn_open(p->loop, &p->ci, path.data, &watch_callbacks, p, &p->watch, &eb2);
+		kx__client_start(p->client, p->loop, &rq, watch_event, p, watch_end, p, &p->watch, &eb2);
 	kx_buf_free(&path);
 }
 
@@ -844,7 +834,7 @@ static void reconnect_fire(void *ud)
 		start_watch(p);
 		return;
 	}
-	kx__watchconn_free(p->watch);
+	kx__call_free(p->watch);
 	p->watch = NULL;
 	drop_session(p);
 	if (++p->tries > PF_RECONNECT_TRIES) {
@@ -963,7 +953,7 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 	kx__loop_free(p->loop); /* closes listeners and connections (their callbacks free them) */
 	while (p->conns)
 		conn_free(p->conns);
-	kx__watchconn_free(p->watch);
+	kx__call_free(p->watch);
 	drop_session(p);
 	if (p->mask_saved)
 		sigprocmask(SIG_SETMASK, &p->old_mask, NULL);

@@ -1,9 +1,9 @@
-/* A client byte connection to the API server — TCP, then TLS with OpenSSL —
- * driven by the streaming loop as an adopted descriptor. It exists because
- * libwebsockets' raw client role cannot start TLS (its SSL_connect runs before
- * the TCP connect completes: upstream issues #2867, #2916). Everything kx
- * streams goes over it: upgraded connections (upconn.h: SPDY/3.1 and kx's own
- * WebSocket), the port-forward watch (watchconn.h) and the proxy's upstreams. */
+/* A client byte connection to the API server, driven by the streaming loop:
+ * libcurl connects it (TCP, any http/https/socks5 proxy, TLS — curlconn.h, the
+ * same settings as REST calls), then the loop watches the socket and bytes go
+ * through curl_easy_recv/send, read until the socket would block. Upgraded
+ * connections (upconn.h: SPDY/3.1 and kx's own WebSocket) and the proxy's
+ * upstreams run over it. */
 #ifndef KX_TLSCONN_H
 #define KX_TLSCONN_H
 

@@ -6,8 +6,10 @@
 #include "spdy.h"
 #include "tlsconn.h"
 #include "wsframe.h"
+#include "httpparse.h"
 
 #include <openssl/evp.h>
+#include <stddef.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,13 @@ struct kx__upconn {
 	enum up_state state;
 	struct kx_buf out;         /* bytes for the server (request, frames); written up to out_off */
 	size_t out_off;
-	struct kx_buf hs;          /* the response so far, while in HANDSHAKE */
-	int head_done, code, chunked, until_close;
-	size_t head_len, body_expected;
+	struct kx__http *hp;       /* the response head (and a refusal's body), while in HANDSHAKE */
+	struct kx_buf body;        /* a refusal's body (decoded) */
+	char field[40];            /* the header being read (names kx needs are short) */
+	int field_done;            /* its value has begun */
+	int complete;              /* the whole response (a refusal) is in */
+	struct kx_buf value;
+	char h_upgrade[32], h_accept[64], h_protocol[160]; /* the response headers kx checks */
 	char accept[32];           /* the Sec-WebSocket-Accept we expect */
 	char offered[512];         /* "a, b": the subprotocols we asked for */
 	struct kx_ws_decoder dec;
@@ -41,24 +47,6 @@ struct kx__upconn {
 	long long last_rx_ms;
 	struct kx_errbuf eb;
 };
-
-const char *kx__http_header(const char *head, const char *name, size_t *len)
-{
-	size_t nl = strlen(name);
-	for (const char *line = strstr(head, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n")) {
-		const char *l = line + 2;
-		if (!strncasecmp(l, name, nl) && l[nl] == ':') {
-			const char *v = l + nl + 1;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			*len = strcspn(v, "\r\n");
-			while (*len && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
-				(*len)--;
-			return v;
-		}
-	}
-	return NULL;
-}
 
 /* Write out what is queued; 1 = all gone, 0 = some left (on_writable follows), -1 = broken. */
 static int flush_out(struct kx__upconn *u)
@@ -165,34 +153,12 @@ static void deliver(struct kx__upconn *u, const void *data, size_t len)
 
 /* ---- the response to the upgrade request ---- */
 
-/* Decode a complete chunked body in place; returns 1 when complete. */
-static int dechunk(struct kx_buf *b)
-{
-	size_t in = 0, out = 0;
-	for (;;) {
-		char *nl = memmem(b->data + in, b->len - in, "\r\n", 2);
-		if (!nl)
-			return 0;
-		size_t n = strtoul(b->data + in, NULL, 16);
-		size_t start = (size_t)(nl - b->data) + 2;
-		if (n == 0) {
-			b->len = out;
-			return 1;
-		}
-		if (start + n + 2 > b->len)
-			return 0;
-		memmove(b->data + out, b->data + start, n);
-		out += n;
-		in = start + n + 2;
-	}
-}
-
 static void refused(struct kx__upconn *u, const char *body, size_t len)
 {
 	u->state = UP_DONE;
 	kx__tlsconn_pause_read(u->t, 1);
 	if (u->cb.on_refused)
-		u->cb.on_refused(u->ud, u->code, body, len);
+		u->cb.on_refused(u->ud, kx__http_status(u->hp), body, len);
 }
 
 static int protocol_offered(const struct kx__upconn *u, const char *p, size_t n)
@@ -209,91 +175,128 @@ static int protocol_offered(const struct kx__upconn *u, const char *p, size_t n)
 }
 
 /* A 101: check it, then hand over. */
-static void upgraded(struct kx__upconn *u, const char *head)
+static void upgraded(struct kx__upconn *u)
 {
-	size_t vl = 0;
-	char proto[128] = "";
-	const char *v;
 	if (u->kind == KX_UP_WEBSOCKET) {
-		v = kx__http_header(head, "Upgrade", &vl);
-		if (!v || vl != 9 || strncasecmp(v, "websocket", 9)) {
+		if (strcasecmp(u->h_upgrade, "websocket")) {
 			const char msg[] = "websocket: the server's 101 response does not upgrade to websocket";
 			refused(u, msg, sizeof msg - 1);
 			return;
 		}
-		v = kx__http_header(head, "Sec-WebSocket-Accept", &vl);
-		if (!v || vl != strlen(u->accept) || strncmp(v, u->accept, vl)) {
+		if (strcmp(u->h_accept, u->accept)) {
 			const char msg[] = "websocket: the server's Sec-WebSocket-Accept does not match";
 			refused(u, msg, sizeof msg - 1);
 			return;
 		}
-		v = kx__http_header(head, "Sec-WebSocket-Protocol", &vl);
-		if (u->offered[0] && (!v || !protocol_offered(u, v, vl))) {
+		if (u->offered[0] && !protocol_offered(u, u->h_protocol, strlen(u->h_protocol))) {
 			char msg[300];
-			int n = snprintf(msg, sizeof msg, "websocket: the server chose subprotocol '%.*s', not one of '%s'",
-					 (int)KX_MIN(vl, 100), v ? v : "", u->offered);
+			int n = snprintf(msg, sizeof msg, "websocket: the server chose subprotocol '%.100s', not one of '%s'",
+					 u->h_protocol, u->offered);
 			refused(u, msg, (size_t)KX_MIN(n, (int)sizeof msg - 1));
 			return;
 		}
 		kx__ws_decoder_init(&u->dec);
-	} else {
-		v = kx__http_header(head, "X-Stream-Protocol-Version", &vl);
 	}
-	if (v)
-		snprintf(proto, sizeof proto, "%.*s", (int)KX_MIN(vl, sizeof proto - 1), v);
 	u->state = UP_UPGRADED;
 	if (u->cb.on_upgraded)
-		u->cb.on_upgraded(u->ud, proto);
+		u->cb.on_upgraded(u->ud, u->h_protocol);
 }
 
-static void handshake(struct kx__upconn *u, const void *data, size_t len)
+/* ---- the response head, by http-parser (httpparse.h) ---- */
+
+static void header_done(struct kx__upconn *u)
 {
-	if (kx_buf_append(&u->hs, data, len)) {
-		kx__fail(&u->eb, KX_ERR_PROTOCOL, "the server's response to the upgrade is too large");
-		finish(u, KX_ERR_PROTOCOL, &u->eb);
+	if (!u->field_done)
+		return;
+	static const struct {
+		const char *name;
+		size_t off, size;
+	} wanted[] = {
+		{"Upgrade", offsetof(struct kx__upconn, h_upgrade), sizeof ((struct kx__upconn *)0)->h_upgrade},
+		{"Sec-WebSocket-Accept", offsetof(struct kx__upconn, h_accept), sizeof ((struct kx__upconn *)0)->h_accept},
+		{"Sec-WebSocket-Protocol", offsetof(struct kx__upconn, h_protocol), sizeof ((struct kx__upconn *)0)->h_protocol},
+		{"X-Stream-Protocol-Version", offsetof(struct kx__upconn, h_protocol), sizeof ((struct kx__upconn *)0)->h_protocol},
+	};
+	for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++)
+		if (!strcasecmp(u->field, wanted[i].name)) {
+			size_t n = u->value.len;
+			while (n && (u->value.data[n - 1] == ' ' || u->value.data[n - 1] == '\t'))
+				n--;
+			snprintf((char *)u + wanted[i].off, wanted[i].size, "%.*s", (int)n,
+				 u->value.len ? u->value.data : "");
+		}
+	u->field[0] = '\0';
+	u->field_done = 0;
+	kx_buf_clear(&u->value);
+}
+
+static int hp_field(void *ud, const char *at, size_t n)
+{
+	struct kx__upconn *u = ud;
+	header_done(u);
+	size_t have = strlen(u->field);
+	snprintf(u->field + have, sizeof u->field - have, "%.*s", (int)n, at);
+	return 0;
+}
+
+static int hp_value(void *ud, const char *at, size_t n)
+{
+	struct kx__upconn *u = ud;
+	u->field_done = 1;
+	if (!u->value.len)
+		while (n && (*at == ' ' || *at == '\t'))
+			at++, n--;
+	kx_buf_append(&u->value, at, n); /* a longer value is cut: it is not one kx checks */
+	return 0;
+}
+
+static int hp_headers(void *ud)
+{
+	header_done(ud);
+	return 0;
+}
+
+static int hp_body(void *ud, const char *at, size_t n)
+{
+	struct kx__upconn *u = ud;
+	return kx_buf_append(&u->body, at, n) ? -1 : 0;
+}
+
+static int hp_complete(void *ud)
+{
+	struct kx__upconn *u = ud;
+	u->complete = 1; /* acted on once the parser has returned (the owner may free us) */
+	kx__http_pause(u->hp, 1);
+	return 0;
+}
+
+static const struct kx__http_callbacks hp_callbacks = {
+	.on_field = hp_field,
+	.on_value = hp_value,
+	.on_headers = hp_headers,
+	.on_body = hp_body,
+	.on_complete = hp_complete,
+};
+
+static void handshake(struct kx__upconn *u, const char *data, size_t len)
+{
+	size_t used = kx__http_feed(u->hp, data, len);
+	if (u->complete && kx__http_status(u->hp) != 101) {
+		refused(u, u->body.data ? u->body.data : "", u->body.len);
 		return;
 	}
-	if (!u->head_done) {
-		char *end = memmem(u->hs.data, u->hs.len, "\r\n\r\n", 4);
-		if (!end)
-			return;
-		u->head_done = 1;
-		*end = '\0';
-		u->head_len = (size_t)(end - u->hs.data) + 4;
-		if (sscanf(u->hs.data, "HTTP/1.%*d %d", &u->code) != 1) {
-			kx__fail(&u->eb, KX_ERR_PROTOCOL, "malformed response to the upgrade request");
-			finish(u, KX_ERR_PROTOCOL, &u->eb);
-			return;
-		}
-		if (u->code == 101) {
-			upgraded(u, u->hs.data);
-			if (u->state == UP_UPGRADED && u->hs.len > u->head_len) {
-				/* Frames that came with the head: copy them out first, hs goes now. */
-				struct kx_buf rest = KX_BUF_INIT(UP_HEAD_MAX);
-				if (kx_buf_append(&rest, u->hs.data + u->head_len, u->hs.len - u->head_len)) {
-					finish(u, kx__fail(&u->eb, KX_ERR_NOMEM, "out of memory"), &u->eb);
-					return;
-				}
-				kx_buf_free(&u->hs);
-				deliver(u, rest.data, rest.len);
-				kx_buf_free(&rest);
-			}
-			kx_buf_free(&u->hs);
-			return;
-		}
-		size_t vl = 0;
-		const char *cl = kx__http_header(u->hs.data, "Content-Length", &vl);
-		const char *te = kx__http_header(u->hs.data, "Transfer-Encoding", &vl);
-		u->chunked = te && vl >= 7 && !strncasecmp(te, "chunked", 7);
-		u->until_close = !cl && !u->chunked;
-		u->body_expected = cl ? strtoul(cl, NULL, 10) : 0;
-		kx_buf_consume(&u->hs, u->head_len);
+	if (kx__http_upgrade(u->hp) && kx__http_status(u->hp) == 101) {
+		upgraded(u);
+		/* Frames that came with the head. */
+		if (u->state == UP_UPGRADED && used < len)
+			deliver(u, data + used, len - used);
+		return;
 	}
-	if (u->chunked) {
-		if (dechunk(&u->hs))
-			refused(u, u->hs.data, u->hs.len);
-	} else if (!u->until_close && u->hs.len >= u->body_expected) {
-		refused(u, u->hs.data, u->body_expected);
+	enum kx__http_state st = kx__http_state(u->hp);
+	if (st == KX_HTTP_ERROR || st == KX_HTTP_HEADER_OVERFLOW) {
+		kx__fail(&u->eb, KX_ERR_PROTOCOL, "malformed response to the upgrade request: %s",
+			 kx__http_error_text(u->hp));
+		finish(u, KX_ERR_PROTOCOL, &u->eb);
 	}
 }
 
@@ -346,9 +349,13 @@ static void t_writable(void *ud)
 static void t_closed(void *ud, kx_err err, const struct kx_errbuf *eb)
 {
 	struct kx__upconn *u = ud;
-	if (u->state == UP_HANDSHAKE && u->head_done && u->until_close) {
-		refused(u, u->hs.data, u->hs.len);
-		return;
+	if (u->state == UP_HANDSHAKE && !err) {
+		/* A body that ends with the connection: the parser completes it. */
+		kx__http_feed(u->hp, NULL, 0);
+		if (u->complete && kx__http_status(u->hp) != 101) {
+			refused(u, u->body.data ? u->body.data : "", u->body.len);
+			return;
+		}
 	}
 	if (u->state == UP_HANDSHAKE && !err) {
 		kx__fail(&u->eb, KX_ERR_CLOSED, "the server closed the connection during the upgrade");
@@ -421,7 +428,12 @@ kx_err kx__upconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
 	u->ud = ud;
 	u->kind = rq->kind;
 	u->out = (struct kx_buf)KX_BUF_INIT_SECRET(UP_OUT_MAX); /* the Authorization header first */
-	u->hs = (struct kx_buf)KX_BUF_INIT(UP_HEAD_MAX);
+	u->body = (struct kx_buf)KX_BUF_INIT(UP_HEAD_MAX);
+	u->value = (struct kx_buf)KX_BUF_INIT(1024);
+	if (!(u->hp = kx__http_new(1, &hp_callbacks, u))) {
+		kx__upconn_free(u);
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	}
 	u->last_rx_ms = now_ms();
 	kx_err err = build_request(u, ci, rq, eb);
 	if (!err)
@@ -501,6 +513,8 @@ void kx__upconn_free(struct kx__upconn *u)
 		return;
 	kx__tlsconn_free(u->t);
 	kx_buf_free_secret(&u->out); /* held the Authorization header */
-	kx_buf_free(&u->hs);
+	kx__http_free(u->hp);
+	kx_buf_free(&u->body);
+	kx_buf_free(&u->value);
 	free(u);
 }

@@ -64,8 +64,4 @@ void kx__upconn_send_spdy(struct kx__upconn *u, struct kx_spdy *spdy);
 void kx__upconn_close(struct kx__upconn *u);
 void kx__upconn_free(struct kx__upconn *u);
 
-/* Case-insensitive lookup of a header in a raw HTTP head ("HTTP/1.1 …\r\nA: b\r\n…");
- * returns the value (not NUL-terminated) and its length, or NULL. */
-const char *kx__http_header(const char *head, const char *name, size_t *len);
-
 #endif

@@ -13,11 +13,13 @@ struct kx_buf {
 	size_t max;     /* the cap: appends beyond it fail with KX_ERR_TOO_LARGE; 0 = 64 MiB */
 	int secret;     /* holds credentials: no copy is ever left in freed memory (growth
 			   copies and zeroes the old block; consume, clear and free zero) */
+	size_t off;     /* bytes consumed at the front of the block (data - off): consume
+			   moves a cursor, and the bytes move only when room is needed */
 };
 
-#define KX_BUF_INIT(maxbytes) { NULL, 0, 0, (maxbytes), 0 }
+#define KX_BUF_INIT(maxbytes) { NULL, 0, 0, (maxbytes), 0, 0 }
 /* A buffer for credentials (tokens, keys, plugin output, request heads). */
-#define KX_BUF_INIT_SECRET(maxbytes) { NULL, 0, 0, (maxbytes), 1 }
+#define KX_BUF_INIT_SECRET(maxbytes) { NULL, 0, 0, (maxbytes), 1, 0 }
 
 /* Append bytes. On failure the buffer is freed and reset (it "frees itself"). */
 KX_API kx_err kx_buf_append(struct kx_buf *b, const void *data, size_t len);

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """A minimal HTTP CONNECT proxy for tests: listens on 127.0.0.1:PORT, tunnels only
 to loopback targets, logs one line per CONNECT to LOG, and with a third argument
-USER:PASS requires that Proxy-Authorization (407 otherwise)."""
-import asyncio, base64, sys
+USER:PASS requires that Proxy-Authorization (407 otherwise). With PROXY_TLS_CERT and
+PROXY_TLS_KEY (PEM files) in the environment it is an HTTPS proxy: clients speak
+TLS to it, then CONNECT inside."""
+import asyncio, base64, os, ssl, sys
 
 port, log = int(sys.argv[1]), sys.argv[2]
 need = ("Basic " + base64.b64encode(sys.argv[3].encode()).decode()) if len(sys.argv) > 3 else None
@@ -46,7 +48,11 @@ async def handle(cr, cw):
 
 
 async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    ctx = None
+    if os.environ.get("PROXY_TLS_CERT"):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.environ["PROXY_TLS_CERT"], os.environ["PROXY_TLS_KEY"])
+    server = await asyncio.start_server(handle, "127.0.0.1", port, ssl=ctx)
     async with server:
         await server.serve_forever()
 

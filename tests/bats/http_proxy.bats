@@ -87,3 +87,79 @@ start_proxy() { # [user:pass]
 	[ "$(grep -c "CONNECT 127.0.0.1:$KX_TEST_APISERVER_PORT" "$PROXY_LOG")" -gt "$n" ] ||
 		fail "the port-forward did not use the proxy: $(cat "$PROXY_LOG")"
 }
+
+# A kubeconfig whose cluster goes through proxy URL $1.
+kubeconfig_with_proxy() {
+	kc=$BATS_TEST_TMPDIR/kubeconfig
+	kubectl config view --raw --minify >"$kc"
+	KUBECONFIG=$kc kubectl config set-cluster "$(KUBECONFIG=$kc kubectl config view -o jsonpath='{.clusters[0].name}')" \
+		--proxy-url="$1" >/dev/null
+}
+
+# Echo a line through a port-forward to web-0's port 7 made by "$@"; prints what came back.
+echo_through_forward() {
+	"$@" port-forward pod/web-0 :7 >"$BATS_TEST_TMPDIR/pf.out" 2>"$BATS_TEST_TMPDIR/pf.err" &
+	local pf=$! p=""
+	for _ in $(seq 100); do
+		p=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) -> 7$/\1/p' "$BATS_TEST_TMPDIR/pf.out")
+		[ -n "$p" ] && break
+		sleep 0.1
+	done
+	[ -n "$p" ] && echo through-the-proxy | timeout 10 socat - TCP:127.0.0.1:"$p" || true
+	kill -INT "$pf" 2>/dev/null
+	wait "$pf" 2>/dev/null || true
+}
+
+@test "a socks5:// proxy-url carries REST, exec and port-forward on both transports (kubectl too)" {
+	command -v microsocks >/dev/null || skip "microsocks is not installed"
+	microsocks -i 127.0.0.1 -p "$PROXY_PORT" >"$PROXY_LOG" 2>&1 3>&- &
+	PROXY_PID=$!
+	for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null && break; sleep 0.1; done
+	kubeconfig_with_proxy "socks5://127.0.0.1:$PROXY_PORT"
+	seen() { grep -c "connected to 127.0.0.1:$KX_TEST_APISERVER_PORT" "$PROXY_LOG" || true; }
+	run kx --kubeconfig "$kc" get pod web-0 -o name
+	assert_success
+	assert_output "pod/web-0"
+	before=$(seen)
+	[ "$before" -ge 1 ] || fail "the SOCKS proxy saw no connection: $(cat "$PROXY_LOG")"
+	for tr in spdy websocket; do
+		KX_TRANSPORT=$tr run kx --kubeconfig "$kc" exec web-0 -- echo "exec-$tr"
+		assert_success
+		assert_output "exec-$tr"
+		assert_equal "$(KX_TRANSPORT=$tr echo_through_forward "$KX_BIN" --kubeconfig "$kc")" through-the-proxy
+	done
+	# each exec and each forward: a lookup and a stream, every one through the proxy
+	[ "$(seen)" -ge $((before + 8)) ] || fail "not every connection used the proxy: $(cat "$PROXY_LOG")"
+	# kubectl, the reference, works through the same proxy
+	run kubectl --kubeconfig "$kc" exec web-0 -- echo exec-kubectl
+	assert_success
+	assert_output "exec-kubectl"
+}
+
+@test "an https:// proxy (TLS to the proxy, verified with SSL_CERT_FILE as Go does) carries exec and port-forward" {
+	d=$BATS_TEST_TMPDIR
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=proxy-test-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/proxy.key" -out "$d/proxy.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext"
+	openssl x509 -req -in "$d/proxy.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 1 \
+		-extfile "$d/ext" -out "$d/proxy.pem" 2>/dev/null
+	PROXY_TLS_CERT=$d/proxy.pem PROXY_TLS_KEY=$d/proxy.key start_proxy
+	for tr in spdy websocket; do
+		HTTPS_PROXY=https://127.0.0.1:$PROXY_PORT SSL_CERT_FILE=$d/ca.pem KX_TRANSPORT=$tr \
+			run kx exec web-0 -- echo "exec-$tr"
+		assert_success
+		assert_output "exec-$tr"
+		assert_equal "$(HTTPS_PROXY=https://127.0.0.1:$PROXY_PORT SSL_CERT_FILE=$d/ca.pem KX_TRANSPORT=$tr \
+			echo_through_forward "$KX_BIN")" through-the-proxy
+	done
+	[ "$(grep -c "^CONNECT 127.0.0.1:$KX_TEST_APISERVER_PORT " "$PROXY_LOG")" -ge 8 ] ||
+		fail "not every connection used the proxy: $(cat "$PROXY_LOG")"
+	HTTPS_PROXY=https://127.0.0.1:$PROXY_PORT SSL_CERT_FILE=$d/ca.pem run kubectl exec web-0 -- echo exec-kubectl
+	assert_success
+	assert_output "exec-kubectl"
+	# the proxy's certificate is checked: without its CA, one line and exit 1
+	HTTPS_PROXY=https://127.0.0.1:$PROXY_PORT run kx exec web-0 -- echo never
+	assert_failure 1
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial "certificate"
+}

@@ -61,11 +61,17 @@ static void secret_buffer_wipes_what_it_drops(void **state)
 	assert_int_equal(kx_buf_append(&b, big, sizeof big), KX_OK); /* grows past 256 */
 	assert_int_equal(b.len, 12 + sizeof big);
 	assert_memory_equal(b.data, "Bearer t0ken", 12);
-	kx_buf_consume(&b, 7 + sizeof big - 3);
+	size_t dropped = 7 + sizeof big - 3;
+	kx_buf_consume(&b, dropped);
 	assert_int_equal(b.len, 8);
-	for (size_t i = b.len + 1; i < 12 + sizeof big; i++)
-		assert_int_equal(b.data[i], 0);
+	assert_memory_equal(b.data, "t0kenkkk" + 5, 3); /* what is left: the tail */
+	/* consume moves a cursor: the dropped bytes in front of it are wiped */
+	const char *block = b.data - b.off;
+	assert_int_equal(b.off, dropped);
+	for (size_t i = 0; i < dropped; i++)
+		assert_int_equal(block[i], 0);
 	kx_buf_clear(&b);
+	assert_ptr_equal(b.data, block);
 	for (size_t i = 0; i < 12 + sizeof big; i++)
 		assert_int_equal(b.data[i], 0);
 	kx_buf_free(&b);
@@ -73,10 +79,34 @@ static void secret_buffer_wipes_what_it_drops(void **state)
 	assert_int_equal(b.secret, 1);
 }
 
+/* Consuming from the front costs no copy; appends reuse the consumed room. */
+static void consume_is_a_cursor(void **state)
+{
+	(void)state;
+	struct kx_buf b = KX_BUF_INIT(0);
+	char chunk[4096];
+	for (size_t i = 0; i < sizeof chunk; i++)
+		chunk[i] = (char)i;
+	assert_int_equal(kx_buf_append(&b, chunk, sizeof chunk), KX_OK);
+	size_t cap = b.cap;
+	for (int round = 0; round < 1000; round++) {
+		kx_buf_consume(&b, 1000);
+		assert_int_equal(kx_buf_append(&b, chunk, 1000), KX_OK);
+		assert_int_equal(b.len, sizeof chunk);
+		assert_int_equal(b.data[b.len], '\0');
+	}
+	assert_int_equal(b.cap, cap); /* never grew: the consumed room came back */
+	char *s = kx_buf_steal(&b);
+	assert_ptr_not_equal(s, NULL);
+	assert_int_equal(strlen(s) <= sizeof chunk, 1);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(append_and_printf),
+		cmocka_unit_test(consume_is_a_cursor),
 		cmocka_unit_test(cap_is_enforced_and_buffer_freed),
 		cmocka_unit_test(first_error_wins),
 		cmocka_unit_test(steal_empty_gives_string),
