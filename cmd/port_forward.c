@@ -21,13 +21,6 @@ static struct {
 	int exit_on_pod_loss;
 } o;
 
-/* What the resolver needs to choose a pod again. */
-struct resolver {
-	struct kx_client *c;
-	const char *ns, *target;
-	long timeout;
-};
-
 /* The lines of the ready file, collected from the LISTENING events. */
 static struct kx_buf ready_lines = KX_BUF_INIT(1 << 20);
 
@@ -164,36 +157,6 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 	fflush(stdout);
 }
 
-/* kx+: choose the pod again after the old one went away (a watch waits for one). */
-static kx_err resolve_again(void *ud, char *pod, size_t n, char *rv, size_t rvn, char *uid,
-			    size_t uidn, struct kx_errbuf *eb)
-{
-	struct resolver *r = ud;
-	cJSON *obj = NULL;
-	kx_err err = kx_pod_resolve(r->c, r->ns, r->target, KX_PICK_READY, r->timeout, &obj, eb);
-	if (!err) {
-		const char *name = str_at(obj, "metadata", "name");
-		const char *v = str_at(obj, "metadata", "resourceVersion");
-		const char *u = str_at(obj, "metadata", "uid");
-		if (name && kx_pod_is_ready(obj)) {
-			snprintf(pod, n, "%s", name);
-			snprintf(rv, rvn, "%s", v ? v : "");
-			snprintf(uid, uidn, "%s", u ? u : "");
-		} else
-			err = KX_ERR_NOT_FOUND;
-	}
-	if (err == KX_ERR_API) {
-		const struct kx_status *st = kx_client_status(r->c);
-		memset(eb, 0, sizeof *eb);
-		snprintf(eb->msg, sizeof eb->msg, "no Ready pod for %.100s within --pod-running-timeout: %.300s",
-			 r->target, st ? st->message : "");
-	} else if (err == KX_ERR_NOT_FOUND && !eb->msg[0]) {
-		snprintf(eb->msg, sizeof eb->msg, "no Ready pod for %.100s within --pod-running-timeout", r->target);
-	}
-	cJSON_Delete(obj);
-	return err;
-}
-
 static int pf_run(const struct kx_invocation *inv)
 {
 	if (inv->argc < 2)
@@ -302,13 +265,13 @@ static int pf_run(const struct kx_invocation *inv)
 			ports[i].local = target;
 		ports[i].remote = target;
 	}
-	struct resolver r = {.c = c, .ns = ns, .target = inv->argv[0], .timeout = timeout};
 	struct kx_pf_opts po = {
 		.namespace_ = ns, .pod = pod_name, .ports = ports, .nports = (size_t)nports,
 		.pod_resource_version = str_at(pod, "metadata", "resourceVersion"),
 		.pod_uid = str_at(pod, "metadata", "uid"),
 		.addresses = addrs, .naddresses = naddrs, .on_event = on_event, .handle_signals = 1,
-		.resolve = resolve_again, .resolve_ud = &r, .exit_on_pod_loss = o.exit_on_pod_loss,
+		.resolve_target = inv->argv[0], .resolve_timeout_ms = timeout,
+		.exit_on_pod_loss = o.exit_on_pod_loss,
 		.transport = transport,
 	};
 	err = kx_port_forward(c, &po, &eb);

@@ -54,7 +54,7 @@ kx_err kx__exec_path(const struct kx_exec_session *s, struct kx_buf *path)
 /* Write everything, waiting (poll) when the descriptor is non-blocking and full.
  * Output is written synchronously: a full stdout stops the loop from reading the
  * connection, which is the backpressure the server's reader expects. */
-kx_err kx__exec_output(struct kx_exec_session *s, int fd, const void *data, size_t len)
+static kx_err write_all(struct kx_exec_session *s, int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len) {
@@ -85,6 +85,43 @@ kx_err kx__exec_output(struct kx_exec_session *s, int fd, const void *data, size
 	return KX_OK;
 }
 
+#define EXEC_OUT_BATCH (128 * 1024)
+
+static kx_err flush_output(struct kx_exec_session *s)
+{
+	if (!s->out.len)
+		return KX_OK;
+	kx_err err = write_all(s, s->out_fd, s->out.data, s->out.len);
+	kx_buf_clear(&s->out);
+	return err;
+}
+
+static void flush_task(void *ud)
+{
+	struct kx_exec_session *s = ud;
+	kx_err err = flush_output(s);
+	if (err)
+		kx__exec_finish(s, err);
+}
+
+kx_err kx__exec_output(struct kx_exec_session *s, int fd, const void *data, size_t len)
+{
+	kx_err err;
+	if (s->out.len && fd != s->out_fd && (err = flush_output(s)))
+		return err;
+	if (!s->out.len && len >= EXEC_OUT_BATCH)
+		return write_all(s, fd, data, len);
+	s->out_fd = fd;
+	if (kx_buf_append(&s->out, data, len)) {
+		s->out = (struct kx_buf)KX_BUF_INIT(EXEC_OUT_BATCH * 2);
+		return write_all(s, fd, data, len);
+	}
+	if (s->out.len >= EXEC_OUT_BATCH)
+		return flush_output(s);
+	kx__loop_defer(s->loop, &s->out_task);
+	return KX_OK;
+}
+
 void kx__exec_refused(struct kx_exec_session *s, int code, const char *body, size_t len)
 {
 	struct kx_status st;
@@ -101,6 +138,9 @@ void kx__exec_refused(struct kx_exec_session *s, int code, const char *body, siz
 
 void kx__exec_finish(struct kx_exec_session *s, kx_err err)
 {
+	kx_err ferr = flush_output(s); /* what came before the end goes out first */
+	if (ferr && !err)
+		err = ferr;
 	if (!s->done) {
 		s->done = 1;
 		s->err = err;
@@ -154,7 +194,7 @@ static void stdin_cb(struct kx_io *io, enum kx_io_event ev)
 	struct kx_exec_session *s = io->owner;
 	switch (ev) {
 	case KX_IO_READABLE: {
-		char chunk[65536];
+		static char chunk[KX_EXEC_STDIN_HIGH]; /* one read per wakeup up to the bound (one loop per process) */
 		size_t room = KX_EXEC_STDIN_HIGH > s->stdin_buf.len ? KX_EXEC_STDIN_HIGH - s->stdin_buf.len : 0;
 		if (!room) {
 			kx__exec_stdin_flow(s);
@@ -261,6 +301,10 @@ static kx_err run_transport(struct kx_exec_session *s, const struct kx_exec_tran
 		kx__loop_run(s->loop);
 	if (!err)
 		err = s->err;
+	kx_err ferr = flush_output(s);
+	if (ferr && !err)
+		err = ferr;
+	kx__task_cancel(s->loop, &s->out_task);
 	/* Destroying the loop closes its connections, whose callbacks still see the
 	 * transport's state: free that afterwards. */
 	kx__loop_free(s->loop);
@@ -286,7 +330,9 @@ kx_err kx_exec(struct kx_client *c, const struct kx_exec_opts *opts, struct kx_e
 		.client = c, .opts = opts, .res = res, .eb = eb,
 		.ns = opts->namespace_ ? opts->namespace_ : kx_client_namespace(c),
 		.stdin_buf = KX_BUF_INIT(KX_EXEC_STDIN_HIGH + 65536),
+		.out = KX_BUF_INIT(EXEC_OUT_BATCH * 2),
 	};
+	s.out_task = (struct kx_task){.fn = flush_task, .ud = &s};
 	kx_err err = kx__client_conn_info(c, &s.ci, eb);
 	if (err)
 		return err;
@@ -311,6 +357,7 @@ kx_err kx_exec(struct kx_client *c, const struct kx_exec_opts *opts, struct kx_e
 			err = run_transport(&s, &kx__exec_ws_ops);
 	}
 	kx_buf_free(&s.stdin_buf);
+	kx_buf_free(&s.out);
 	kx__memzero(&s.ci.creds, sizeof s.ci.creds);
 	return err;
 }

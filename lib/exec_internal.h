@@ -41,6 +41,10 @@ struct kx_exec_session {
 	sigset_t old_mask;
 	int mask_saved;
 
+	struct kx_buf out;            /* output not yet written (one fd at a time) */
+	int out_fd;
+	struct kx_task out_task;      /* write it after this batch of events */
+
 	int got_status;
 	int upgrade_failed;           /* the upgrade itself failed: another transport may work */
 	int output_failed;
@@ -51,6 +55,8 @@ struct kx_exec_session {
 extern const struct kx_exec_transport_ops kx__exec_ws_ops, kx__exec_spdy_ops;
 
 kx_err kx__exec_path(const struct kx_exec_session *s, struct kx_buf *path);
+/* Output for fd (stdout or stderr): gathered while one wakeup's frames are
+ * handled, then written in one go (in order across the two descriptors). */
 kx_err kx__exec_output(struct kx_exec_session *s, int fd, const void *data, size_t len);
 void kx__exec_status(struct kx_exec_session *s, const char *json, size_t len);
 void kx__exec_finish(struct kx_exec_session *s, kx_err err);

@@ -33,6 +33,18 @@ kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *value);
 #include <kx/pods.h>
 const cJSON *kx__pods_pick_best(const cJSON *items, enum kx_pod_pick pick, int need_qualified);
 
+/* kx_pod_resolve inside a streaming command's loop: the same rules and
+ * messages, without blocking. done gets the pod (the caller's to free) or why;
+ * it runs from the loop (never from the start call) and may free the resolver. */
+struct kx_loop;
+struct kx__pod_resolver;
+typedef void (*kx__pod_resolved_fn)(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *eb);
+kx_err kx__pod_resolve_start(struct kx_client *c, struct kx_loop *l, const char *ns,
+			     const char *target, enum kx_pod_pick pick, long timeout_ms,
+			     kx__pod_resolved_fn done, void *ud, struct kx__pod_resolver **out,
+			     struct kx_errbuf *eb);
+void kx__pod_resolver_free(struct kx__pod_resolver *r);
+
 /* tlserr.c: an OpenSSL verify result in Go's crypto/x509 words. */
 const char *kx__x509_words(long verify_result);
 

@@ -321,9 +321,13 @@ static void dispatch(struct kx__handle *h, unsigned events)
 	if ((events & EPOLLIN) && h->reading && !h->closing && h->io)
 		h->io->fn(h->io, KX_IO_READABLE);
 	if ((events & EPOLLOUT) && h->want_write && !h->closing && h->io) {
+		/* EPOLLOUT stays registered: a writer that fills the socket again asks
+		 * again at once, and a syscall per ask would be wasted. It goes when it
+		 * fires with no one asking. */
 		h->want_write = 0;
-		update(h);
 		h->io->fn(h->io, KX_IO_WRITABLE);
+	} else if ((events & EPOLLOUT) && !h->want_write && !h->closing) {
+		update(h);
 	}
 }
 

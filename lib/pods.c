@@ -2,6 +2,7 @@
  * kubectl's pod ordering and kx's Ready-only choice, waiting with a watch. */
 #include <kx/pods.h>
 #include "internal.h"
+#include "loop.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,119 +208,287 @@ const cJSON *kx__pods_pick_best(const cJSON *items, enum kx_pod_pick pick, int n
 	return best;
 }
 
-struct wait_ctx {
+/* ---- choosing a pod inside a loop (no blocking) ---- */
+
+enum stage { S_GET_POD, S_WATCH_POD, S_GET_OWNER, S_LIST, S_WATCH_LIST, S_DONE };
+
+struct kx__pod_resolver {
+	struct kx_client *c;
+	struct kx_loop *loop;
+	char ns[256], resource[64], name[256];
 	enum kx_pod_pick pick;
-	const char *name; /* for a single pod */
+	long timeout_ms;
+	long long deadline;
+	enum stage stage;
+	struct kx__call *call;
+	struct kx_buf sel;
+	cJSON *pod;               /* a named pod as it was (maybe not qualifying) */
 	cJSON *found;
+	struct kx_timer timer;    /* the deadline of a wait */
+	struct kx_task finish;    /* report outside libcurl's callbacks */
+	kx_err err;
+	struct kx_errbuf eb;
+	kx__pod_resolved_fn done;
+	void *ud;
 };
 
-static int on_event(void *ud, const char *type, const cJSON *obj)
-{
-	struct wait_ctx *w = ud;
-	if (strcmp(type, "ADDED") && strcmp(type, "MODIFIED"))
-		return 0;
-	if (w->name && strcmp(str_at(obj, "metadata", "name"), w->name))
-		return 0;
-	if (!qualifies(obj, w->pick))
-		return 0;
-	w->found = cJSON_Duplicate(obj, 1);
-	return 1;
-}
-
-static long now_ms(void)
+static long long now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* End: report on the next turn (never from inside a transfer's callbacks). */
+static void resolver_end(struct kx__pod_resolver *r, kx_err err)
+{
+	if (r->stage == S_DONE)
+		return;
+	r->stage = S_DONE;
+	r->err = err;
+	kx__timer_cancel(&r->timer);
+	kx__loop_defer(r->loop, &r->finish);
+}
+
+static void finish_task(void *ud)
+{
+	struct kx__pod_resolver *r = ud;
+	kx__call_free(r->call);
+	r->call = NULL;
+	cJSON *pod = NULL;
+	if (!r->err) {
+		pod = r->found;
+		r->found = NULL;
+	}
+	r->done(r->ud, r->err, pod, &r->eb); /* may free r */
+}
+
+static int on_event(void *ud, const char *type, const cJSON *obj)
+{
+	struct kx__pod_resolver *r = ud;
+	if (strcmp(type, "ADDED") && strcmp(type, "MODIFIED"))
+		return 0;
+	if (r->stage == S_WATCH_POD && strcmp(str_at(obj, "metadata", "name"), r->name))
+		return 0;
+	if (!qualifies(obj, r->pick))
+		return 0;
+	cJSON_Delete(r->found);
+	r->found = cJSON_Duplicate(obj, 1);
+	return 1; /* stop the watch: its done comes next */
+}
+
+static void call_done(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb);
+
+static kx_err start_call(struct kx__pod_resolver *r, enum stage stage, const char *path, int watch)
+{
+	r->stage = stage;
+	kx__call_free(r->call);
+	r->call = NULL;
+	long left = (long)(r->deadline - now_ms());
+	struct kx_request rq = {.method = "GET", .path = path, .timeout_ms = watch ? left + 1000 : 0};
+	return kx__client_start(r->c, r->loop, &rq, watch ? on_event : NULL, r, call_done, r, &r->call,
+				&r->eb);
+}
+
+/* Nothing qualifies yet: a watch until something does or the time is up. */
+static void wait_for_pod(struct kx__pod_resolver *r, const char *rv)
+{
+	long left = (long)(r->deadline - now_ms());
+	struct kx_buf path = KX_BUF_INIT(0);
+	char sel[300];
+	kx_err err = kx_resource_path(r->c, "pods", r->ns, NULL, NULL, &path, &r->eb);
+	if (!err && r->stage == S_GET_POD) {
+		snprintf(sel, sizeof sel, "metadata.name=%s", r->name);
+		err = kx__buf_query(&path, "fieldSelector", sel);
+	} else if (!err) {
+		err = kx__buf_query(&path, "labelSelector", r->sel.data);
+	}
+	if (!err)
+		err = kx_buf_printf(&path, "&watch=1&timeoutSeconds=%ld", (left + 999) / 1000);
+	if (!err && rv && *rv)
+		err = kx__buf_query(&path, "resourceVersion", rv);
+	if (!err)
+		err = start_call(r, r->stage == S_GET_POD ? S_WATCH_POD : S_WATCH_LIST, path.data, 1);
+	kx_buf_free(&path);
+	if (err)
+		resolver_end(r, err);
+	else
+		kx__timer_arm(r->loop, &r->timer, left);
+}
+
+static void not_found(struct kx__pod_resolver *r)
+{
+	if (r->stage == S_WATCH_POD || r->stage == S_GET_POD) {
+		/* A named pod: as it is, even when it does not qualify (the caller says why). */
+		if (r->pod) {
+			r->found = r->pod;
+			r->pod = NULL;
+			resolver_end(r, KX_OK);
+			return;
+		}
+		resolver_end(r, kx__fail(&r->eb, KX_ERR_NOT_FOUND, "pod %s did not appear within the timeout",
+					 r->name));
+		return;
+	}
+	resolver_end(r, kx__fail(&r->eb, KX_ERR_NOT_FOUND, "no %spod found for %s/%s (selector %s)",
+				 r->pick == KX_PICK_READY ? "ready " : "running ", r->resource, r->name,
+				 r->sel.data ? r->sel.data : ""));
+}
+
+static void deadline_fire(void *ud)
+{
+	struct kx__pod_resolver *r = ud;
+	kx__call_free(r->call); /* a timer: outside the transfer's callbacks */
+	r->call = NULL;
+	not_found(r);
+}
+
+static void call_done(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
+{
+	struct kx__pod_resolver *r = ud;
+	cJSON *doc = NULL;
+	if (r->stage == S_DONE)
+		return;
+	if (err && eb && eb->msg[0])
+		r->eb = *eb; /* the call's words for why */
+	if (r->stage == S_WATCH_POD || r->stage == S_WATCH_LIST) {
+		/* Ended: with a pod, or by the server's timeout, or broken — none found. */
+		if (r->found)
+			resolver_end(r, KX_OK);
+		else
+			not_found(r);
+		return;
+	}
+	if (!err && body->len && !(doc = cJSON_ParseWithLength(body->data, body->len)))
+		err = kx__fail(&r->eb, KX_ERR_PROTOCOL, "the server's answer is not JSON");
+	if (r->stage == S_GET_POD) {
+		const struct kx_status *st = kx_client_status(r->c);
+		/* kx+: with a wait allowed, a missing pod may still appear (re-created). */
+		int missing = err == KX_ERR_API && st && st->code == 404;
+		int may_wait = r->pick == KX_PICK_READY && r->timeout_ms > 0;
+		if (err && !(missing && may_wait)) {
+			resolver_end(r, err);
+		} else if (doc && (qualifies(doc, r->pick) || !may_wait)) {
+			r->found = doc;
+			doc = NULL;
+			resolver_end(r, KX_OK);
+		} else {
+			memset(&r->eb, 0, sizeof r->eb);
+			r->pod = doc;
+			doc = NULL;
+			wait_for_pod(r, NULL);
+		}
+	} else if (r->stage == S_GET_OWNER) {
+		struct kx_buf path = KX_BUF_INIT(0);
+		if (!err)
+			err = kx_selector_string(doc, r->resource, &r->sel, &r->eb);
+		if (!err)
+			err = kx_resource_path(r->c, "pods", r->ns, NULL, NULL, &path, &r->eb);
+		if (!err)
+			err = kx__buf_query(&path, "labelSelector", r->sel.data);
+		if (!err)
+			err = start_call(r, S_LIST, path.data, 0);
+		kx_buf_free(&path);
+		if (err)
+			resolver_end(r, err);
+	} else if (r->stage == S_LIST) {
+		const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+		const cJSON *best = err ? NULL : kx__pods_pick_best(items, r->pick, 1);
+		if (err) {
+			resolver_end(r, err);
+		} else if (best) {
+			r->found = cJSON_Duplicate(best, 1);
+			resolver_end(r, KX_OK);
+		} else if (r->timeout_ms > 0 && now_ms() < r->deadline) {
+			wait_for_pod(r, str_at(doc, "metadata", "resourceVersion"));
+		} else if (r->pick == KX_PICK_KUBECTL && (best = kx__pods_pick_best(items, r->pick, 0))) {
+			/* kubectl takes it and fails on its phase later */
+			r->found = cJSON_Duplicate(best, 1);
+			resolver_end(r, KX_OK);
+		} else {
+			not_found(r);
+		}
+	}
+	cJSON_Delete(doc);
+}
+
+kx_err kx__pod_resolve_start(struct kx_client *c, struct kx_loop *l, const char *ns,
+			     const char *target, enum kx_pod_pick pick, long timeout_ms,
+			     kx__pod_resolved_fn done, void *ud, struct kx__pod_resolver **out,
+			     struct kx_errbuf *eb)
+{
+	*out = NULL;
+	struct kx__pod_resolver *r = calloc(1, sizeof *r);
+	if (!r)
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	*r = (struct kx__pod_resolver){.c = c, .loop = l, .pick = pick, .timeout_ms = timeout_ms,
+				       .deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0),
+				       .done = done, .ud = ud, .sel = KX_BUF_INIT(0)};
+	r->timer = (struct kx_timer){.fn = deadline_fire, .ud = r};
+	r->finish = (struct kx_task){.fn = finish_task, .ud = r};
+	snprintf(r->ns, sizeof r->ns, "%s", ns);
+	struct kx_buf path = KX_BUF_INIT(0);
+	kx_err err = kx_target_parse(target, r->resource, sizeof r->resource, r->name, sizeof r->name, eb);
+	int named = !err && !strcmp(r->resource, "pods");
+	if (!err)
+		err = kx_resource_path(c, r->resource, ns, r->name, NULL, &path, eb);
+	if (!err && (err = start_call(r, named ? S_GET_POD : S_GET_OWNER, path.data, 0)))
+		kx__fail(eb, err, "%s", r->eb.msg);
+	kx_buf_free(&path);
+	if (err) {
+		kx__pod_resolver_free(r);
+		return err;
+	}
+	*out = r;
+	return KX_OK;
+}
+
+void kx__pod_resolver_free(struct kx__pod_resolver *r)
+{
+	if (!r)
+		return;
+	kx__timer_cancel(&r->timer);
+	kx__task_cancel(r->loop, &r->finish);
+	kx__call_free(r->call);
+	kx_buf_free(&r->sel);
+	cJSON_Delete(r->pod);
+	cJSON_Delete(r->found);
+	free(r);
+}
+
+/* The blocking form: the same resolver in a loop of its own. */
+struct sync_result {
+	struct kx_loop *loop;
+	kx_err err;
+	cJSON *pod;
+	struct kx_errbuf *eb;
+};
+
+static void sync_done(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *eb)
+{
+	struct sync_result *res = ud;
+	res->err = err;
+	res->pod = pod;
+	if (err)
+		kx__fail(res->eb, err, "%s", eb->msg);
+	kx__loop_stop(res->loop);
 }
 
 kx_err kx_pod_resolve(struct kx_client *c, const char *ns, const char *target,
 		      enum kx_pod_pick pick, long timeout_ms, cJSON **pod, struct kx_errbuf *eb)
 {
-	char resource[64], name[256];
-	struct kx_buf path = KX_BUF_INIT(0), sel = KX_BUF_INIT(0);
-	cJSON *obj = NULL, *list = NULL;
 	*pod = NULL;
-	kx_err err = kx_target_parse(target, resource, sizeof resource, name, sizeof name, eb);
-	if (err)
-		return err;
-	long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-	if (!strcmp(resource, "pods")) {
-		if ((err = kx_resource_path(c, "pods", ns, name, NULL, &path, eb)))
-			goto done;
-		struct kx_errbuf geb = {0};
-		err = kx_client_get(c, path.data, &obj, &geb);
-		const struct kx_status *st = kx_client_status(c);
-		/* kx+: with a wait allowed, a missing pod may still appear (re-created). */
-		int missing = err == KX_ERR_API && st && st->code == 404;
-		if (err && !(missing && pick == KX_PICK_READY && timeout_ms > 0)) {
-			kx__fail(eb, err, "%s", geb.msg);
-			goto done;
-		}
-		err = KX_OK;
-		/* A named pod: kubectl takes it as it is; kx+ may wait for it to qualify. */
-		if (pick == KX_PICK_READY && (!obj || !qualifies(obj, pick)) && timeout_ms > 0) {
-			struct wait_ctx w = {.pick = pick, .name = name};
-			char wpath[1024];
-			snprintf(wpath, sizeof wpath, "/api/v1/namespaces/%s/pods?watch=1&fieldSelector=metadata.name%%3D%s&timeoutSeconds=%ld",
-				 ns, name, (timeout_ms + 999) / 1000);
-			kx_client_watch(c, wpath, timeout_ms + 1000, on_event, &w, NULL);
-			if (w.found) {
-				cJSON_Delete(obj);
-				obj = w.found;
-			}
-		}
-		if (!obj) {
-			err = kx__fail(eb, KX_ERR_NOT_FOUND, "pod %s did not appear within the timeout", name);
-			goto done;
-		}
-		*pod = obj;
-		obj = NULL;
-		goto done;
+	struct sync_result res = {.eb = eb};
+	struct kx__pod_resolver *r = NULL;
+	kx_err err = kx__loop_new(&res.loop, eb);
+	if (!err)
+		err = kx__pod_resolve_start(c, res.loop, ns, target, pick, timeout_ms, sync_done, &res, &r, eb);
+	if (!err) {
+		kx__loop_run(res.loop);
+		err = res.err;
+		*pod = res.pod;
 	}
-	if ((err = kx_resource_path(c, resource, ns, name, NULL, &path, eb)) ||
-	    (err = kx_client_get(c, path.data, &obj, eb)) ||
-	    (err = kx_selector_string(obj, resource, &sel, eb)))
-		goto done;
-	kx_buf_free(&path);
-	if ((err = kx_resource_path(c, "pods", ns, NULL, NULL, &path, eb)) ||
-	    (err = kx__buf_query(&path, "labelSelector", sel.data)) ||
-	    (err = kx_client_get(c, path.data, &list, eb)))
-		goto done;
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
-	const cJSON *best = kx__pods_pick_best(items, pick, 1);
-	if (!best && timeout_ms > 0) {
-		/* Nothing qualifies yet: watch from the list's version until one does. */
-		struct wait_ctx w = {.pick = pick};
-		const char *rv = str_at(list, "metadata", "resourceVersion");
-		long left = deadline - now_ms();
-		kx_buf_free(&path);
-		if (left > 0 && !(err = kx_resource_path(c, "pods", ns, NULL, NULL, &path, eb)) &&
-		    !(err = kx__buf_query(&path, "labelSelector", sel.data)) &&
-		    !(err = kx_buf_printf(&path, "&watch=1&resourceVersion=%s&timeoutSeconds=%ld", rv,
-					  (left + 999) / 1000))) {
-			kx_err werr = kx_client_watch(c, path.data, left + 1000, on_event, &w, NULL);
-			(void)werr; /* a watch that ends or times out just means: none found */
-		}
-		if (err)
-			goto done;
-		if (w.found) {
-			*pod = w.found;
-			goto done;
-		}
-	}
-	if (!best && pick == KX_PICK_KUBECTL)
-		best = kx__pods_pick_best(items, pick, 0); /* kubectl takes it and fails on its phase later */
-	if (!best) {
-		err = kx__fail(eb, KX_ERR_NOT_FOUND, "no %spod found for %s/%s (selector %s)",
-			       pick == KX_PICK_READY ? "ready " : "running ", resource, name, sel.data);
-		goto done;
-	}
-	*pod = cJSON_Duplicate(best, 1);
-done:
-	kx_buf_free(&path);
-	kx_buf_free(&sel);
-	cJSON_Delete(obj);
-	cJSON_Delete(list);
+	kx__pod_resolver_free(r);
+	kx__loop_free(res.loop);
 	return err;
 }

@@ -91,6 +91,7 @@ struct pf {
 	int watch_events;          /* events on this watch so far */
 	int no_watchlist;          /* the server refused sendInitialEvents: plain watches only */
 	struct kx__call *watch;     /* the watch on the pod: libcurl in this loop */
+	struct kx__pod_resolver *resolver; /* choosing a pod again, in this loop */
 	int listening;
 	int reconnecting;
 	int tries;
@@ -713,6 +714,7 @@ static kx_err start_signals(struct pf *p)
 
 static void start_session(struct pf *p);
 static void drop_session(struct pf *p);
+static void resolved(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *eb);
 
 static int watch_event(void *ud, const char *type, const cJSON *obj)
 {
@@ -778,7 +780,7 @@ static void watch_end(void *ud, kx_err err, const struct kx_buf *body, const str
 
 static void start_watch(struct pf *p)
 {
-	if (!p->opts->resolve && !p->opts->exit_on_pod_loss)
+	if (!p->opts->resolve_target && !p->opts->exit_on_pod_loss)
 		return; /* kubectl's behaviour: only the session matters */
 	struct kx_buf path = KX_BUF_INIT(1 << 16);
 	char sel[300];
@@ -810,7 +812,7 @@ static void pod_lost(struct pf *p, const char *why)
 {
 	if (p->done || p->reconnecting)
 		return;
-	if (!p->opts->resolve || p->opts->exit_on_pod_loss) {
+	if (!p->opts->resolve_target || p->opts->exit_on_pod_loss) {
 		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod %s (%s)", p->pod, why));
 		return;
 	}
@@ -842,23 +844,55 @@ static void reconnect_fire(void *ud)
 				      PF_RECONNECT_TRIES));
 		return;
 	}
+	/* Choose a pod again inside the loop: connections keep being accepted
+	 * (they wait for the new session) and signals keep working meanwhile. */
 	struct kx_errbuf eb2 = {0};
-	p->rv[0] = '\0';
-	p->uid[0] = '\0';
-	kx_err err = p->opts->resolve(p->opts->resolve_ud, p->pod, sizeof p->pod, p->rv, sizeof p->rv,
-				      p->uid, sizeof p->uid, &eb2);
+	kx__pod_resolver_free(p->resolver);
+	p->resolver = NULL;
+	if (kx__pod_resolve_start(p->client, p->loop, p->ns, p->opts->resolve_target, KX_PICK_READY,
+				  p->opts->resolve_timeout_ms, resolved, p, &p->resolver, &eb2))
+		resolved(p, KX_ERR_CONNECT, NULL, &eb2);
+}
+
+/* The resolver's answer: a Ready pod (carry on with it), the API server away
+ * (ask again shortly), or none within --pod-running-timeout (give up). */
+static void resolved(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *eb)
+{
+	struct pf *p = ud;
 	const struct kx_status *st = kx_client_status(p->client);
+	char why[700];
+	snprintf(why, sizeof why, "%s", eb && eb->msg[0] ? eb->msg : "");
+	if (!err) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(pod, "metadata"), "name"));
+		if (name && kx_pod_is_ready(pod)) {
+			const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
+			const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
+			const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
+			snprintf(p->pod, sizeof p->pod, "%s", name);
+			snprintf(p->rv, sizeof p->rv, "%s", rv ? rv : "");
+			snprintf(p->uid, sizeof p->uid, "%s", uid ? uid : "");
+		} else {
+			err = KX_ERR_NOT_FOUND;
+			why[0] = '\0';
+		}
+	}
+	cJSON_Delete(pod);
+	if (p->done)
+		return;
 	if (err == KX_ERR_CONNECT || err == KX_ERR_REFUSED || err == KX_ERR_TIMEOUT || err == KX_ERR_CLOSED ||
 	    (err == KX_ERR_API && st && st->code >= 500)) {
 		/* The API server itself is away (restarting): ask again shortly. */
 		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
 		return;
 	}
-	if (err) {
-		pf_finish(p, kx__fail(p->eb, err, "%s", eb2.msg[0] ? eb2.msg : "no pod to forward to"));
-		return;
-	}
-	start_session(p);
+	if (err == KX_ERR_API)
+		pf_finish(p, kx__fail(p->eb, err, "no Ready pod for %.100s within --pod-running-timeout: %.300s",
+				      p->opts->resolve_target, st ? st->message : why));
+	else if (err)
+		pf_finish(p, kx__fail(p->eb, err, "%s", why[0] ? why : "no Ready pod within --pod-running-timeout"));
+	else
+		start_session(p);
 }
 
 /* Open a session to p->pod over the current transport. */
@@ -954,6 +988,7 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 	while (p->conns)
 		conn_free(p->conns);
 	kx__call_free(p->watch);
+	kx__pod_resolver_free(p->resolver);
 	drop_session(p);
 	if (p->mask_saved)
 		sigprocmask(SIG_SETMASK, &p->old_mask, NULL);

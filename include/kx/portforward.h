@@ -27,14 +27,6 @@ enum kx_pf_event {
 typedef void (*kx_pf_event_fn)(void *ud, enum kx_pf_event ev, const char *addr, int local,
 			       int remote, const char *message);
 
-/* Choose the pod to forward to (again): write its name to pod, its
- * metadata.resourceVersion to rv (the watch starts there, so a deletion that
- * happens meanwhile is still seen) and its metadata.uid to uid (a pod recreated
- * under the same name is noticed). Blocking; may wait (up to the caller's
- * timeout) for a qualifying pod to appear. */
-typedef kx_err (*kx_pf_resolve_fn)(void *ud, char *pod, size_t n, char *rv, size_t rvn,
-				   char *uid, size_t uidn, struct kx_errbuf *eb);
-
 struct kx_pf_opts {
 	const char *namespace_;            /* NULL = the client's */
 	const char *pod;
@@ -48,11 +40,14 @@ struct kx_pf_opts {
 	void *ud;
 	int handle_signals;                /* SIGINT/SIGTERM/SIGHUP end the forward cleanly (KX_OK) */
 	/* kx+: when the pod goes away (deleted, no longer Running) or the session
-	 * breaks, call resolve and carry on with the pod it names; connections
-	 * accepted meanwhile wait. NULL, or exit_on_pod_loss: end with KX_ERR_CLOSED
-	 * ("lost connection to pod") as kubectl does. */
-	kx_pf_resolve_fn resolve;
-	void *resolve_ud;
+	 * breaks, choose a Ready pod of this target again (TYPE/NAME as
+	 * kx_pod_resolve takes it; a bare pod waits for a pod of that name), waiting
+	 * up to resolve_timeout_ms, and carry on with it. The choice runs inside the
+	 * forward's loop: connections accepted meanwhile are held and go to the new
+	 * pod, and signals are served at once. NULL, or exit_on_pod_loss: end with
+	 * KX_ERR_CLOSED ("lost connection to pod") as kubectl does. */
+	const char *resolve_target;
+	long resolve_timeout_ms;
 	int exit_on_pod_loss;
 	/* AUTO: the WebSocket tunnel first, SPDY when it is refused (kubectl's
 	 * order); or one of them only. */

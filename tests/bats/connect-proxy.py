@@ -6,22 +6,10 @@ PROXY_TLS_KEY (PEM files) in the environment it is an HTTPS proxy: clients speak
 TLS to it, then CONNECT inside."""
 import asyncio, base64, os, ssl, sys
 
+from relay import pipe
+
 port, log = int(sys.argv[1]), sys.argv[2]
 need = ("Basic " + base64.b64encode(sys.argv[3].encode()).decode()) if len(sys.argv) > 3 else None
-
-
-async def pipe(r, w):
-    try:
-        while data := await r.read(65536):
-            w.write(data)
-            await w.drain()
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        try:
-            w.write_eof()
-        except (OSError, RuntimeError):
-            pass
 
 
 async def handle(cr, cw):

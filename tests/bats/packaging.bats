@@ -76,7 +76,7 @@ command_paths() {
 	# Static libkx, the libraries it needs shared (Requires.private).
 	# shellcheck disable=SC2046
 	cc $CC_SAN -o "$BATS_TEST_TMPDIR/hello-static" "$BATS_TEST_TMPDIR/hello.c" $(pkg-config --cflags libkx) \
-		"$PREFIX/lib/libkx.a" $(pkg-config --libs libcurl libwebsockets libcjson yaml-0.1 openssl zlib libuv libpcre2-8)
+		"$PREFIX/lib/libkx.a" $(pkg-config --libs libcurl libcjson yaml-0.1 openssl zlib libpcre2-8)
 	run "$BATS_TEST_TMPDIR/hello-static"
 	assert_success
 	run ldd "$BATS_TEST_TMPDIR/hello-static"
@@ -157,7 +157,7 @@ command_paths() {
 	run dpkg-deb -f "$deb" Package Depends
 	assert_line 'Package: kx'
 	depends=$(dpkg-deb -f "$deb" Depends)
-	for p in libc6 libcurl4 libwebsockets17 libcjson1 libyaml-0-2 libssl3; do
+	for p in libc6 libcurl4 libcjson1 libyaml-0-2 libssl3; do
 		grep -qE "(^|, )$p( |,|\$)" <<<"$depends" || { echo "Depends lacks $p: $depends" >&2; return 1; }
 	done
 	root=$BATS_TEST_TMPDIR/root

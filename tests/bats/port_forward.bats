@@ -218,6 +218,47 @@ echo_through() { # port text: the text back through the forward, within 15 s
 	kill -0 "$PF_PID"
 }
 
+@test "choosing a pod again against a slow API server: the loop runs on — connections held, SIGINT at once" {
+	# The API server behind a relay that, once told to, holds every answer 3 s:
+	# kx's re-resolution then waits on it, and meanwhile must still accept
+	# connections (not leave them in the kernel's backlog) and obey Ctrl-C.
+	slow=$BATS_TEST_TMPDIR/slow
+	sp=$((20000 + RANDOM % 10000))
+	python3 "$BATS_TEST_DIRNAME/slow-proxy.py" "$sp" "$KX_TEST_APISERVER_PORT" "$slow" 3 3>&- &
+	SLOW_PID=$!
+	for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$sp") 2>/dev/null && break; sleep 0.1; done
+	start_pf --server "https://127.0.0.1:$sp" pod/solo :80
+	p=$(local_port 80)
+	touch "$slow"
+	kubectl delete pod solo --wait=false >/dev/null
+	for _ in $(seq 150); do grep -q "^Lost the pod" "$PF_ERR" && break; sleep 0.1; done
+	grep -q "^Lost the pod" "$PF_ERR" || fail "kx did not notice the deletion: $(cat "$PF_ERR")"
+	# kx now asks the (slow) API server for the pod again; a client connects meanwhile
+	exec 5<>"/dev/tcp/127.0.0.1/$p"
+	sleep 0.5
+	backlog=$(ss -Hltn "sport = :$p" | awk '$2 > 0 {n++} END {print n+0}')
+	assert_equal "$backlog" 0 # taken off the listener by kx's loop, held for the next pod
+	ms=$(sigint_ms "$PF_PID")
+	PF_PID=
+	exec 5<&-
+	kill "$SLOW_PID"
+	restore_pods
+	# The same measure on an idle forward, on this machine now: how long a Ctrl-C
+	# and a process exit take anyway. Waiting on the API server may add < 100 ms.
+	start_pf pod/web-0 :7
+	idle=$(sigint_ms "$PF_PID")
+	PF_PID=
+	[ "$ms" -le $((idle + 100)) ] || fail "SIGINT took $ms ms to end kx while it chose a pod (idle: $idle ms)"
+}
+
+sigint_ms() { # pid: milliseconds from SIGINT to its exit
+	local start
+	start=$(date +%s%N)
+	kill -INT "$1"
+	wait "$1" || true
+	echo $((($(date +%s%N) - start) / 1000000))
+}
+
 @test "--exit-on-pod-loss: kubectl's behaviour, exit 1 when the pod goes away" {
 	start_pf pod/solo :80 --exit-on-pod-loss
 	kubectl delete pod solo --wait=false >/dev/null
