@@ -148,6 +148,13 @@ void kx__exec_stdin_flow(struct kx_exec_session *s)
 	}
 }
 
+void kx__exec_stdin_stop(struct kx_exec_session *s)
+{
+	s->transport_ready = 0;
+	kx_buf_clear(&s->stdin_buf);
+	kx__exec_stdin_flow(s);
+}
+
 /* Local stdin: read into the bounded buffer, then ask the transport to send. */
 static int stdin_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason,
 		    void *in, size_t len)
