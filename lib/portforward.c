@@ -56,6 +56,7 @@ struct pf_conn {
 	int data_reset;            /* the pod's side reset the data stream */
 	int err_done;              /* the error stream ended (its text, if any, reported) */
 	int closing;
+	int orphan;                /* the local socket is gone; kept for the error stream */
 };
 
 struct pf {
@@ -231,6 +232,11 @@ static void session_flow(struct pf *p)
 /* Write what we hold for the local socket; shut its write side after the pod's FIN. */
 static int conn_drain(struct pf_conn *c)
 {
+	if (!c->io.wsi) {
+		kx_buf_clear(&c->to_local); /* the local socket is gone (waiting for the error stream) */
+		session_flow(c->pf);
+		return 0;
+	}
 	while (c->to_local.len) {
 		ssize_t n = send(lws_get_socket_fd(c->io.wsi), c->to_local.data, c->to_local.len,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -283,6 +289,28 @@ static void conn_read(struct pf_conn *c)
 	flush(p);
 }
 
+/* The local socket closed (the client left, or both halves are shut: a
+ * prompt half-close meets the pod's FIN) while the pod's error stream is still
+ * open: it may yet say why the connection failed, and that is reported
+ * however the client behaved (kubectl waits for it too). Keep the connection
+ * without its socket until the error stream ends (stream_ended frees it). */
+static int conn_awaits_error(struct pf_conn *c)
+{
+	struct pf *p = c->pf;
+	if (p->done || c->closing || c->pending || c->err_done || !p->spdy ||
+	    !kx_spdy_stream_alive(p->spdy, c->err_id))
+		return 0;
+	c->orphan = 1;
+	kx_buf_clear(&c->to_local);
+	session_flow(p);
+	if (!c->local_eof && kx_spdy_stream_alive(p->spdy, c->data_id)) {
+		c->local_eof = 1;
+		kx_spdy_close_stream(p->spdy, c->data_id, NULL);
+		flush(p);
+	}
+	return 1;
+}
+
 static int conn_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons reason, void *in,
 		   size_t len)
 {
@@ -303,6 +331,8 @@ static int conn_cb(struct kx_io *io, struct lws *wsi, enum lws_callback_reasons 
 		/* lws calls again for this wsi after the close (destroy): detach first. */
 		lws_set_opaque_user_data(wsi, NULL);
 		io->wsi = NULL;
+		if (conn_awaits_error(c))
+			return 0;
 		conn_close(c);
 		conn_free(c);
 		return 0;
@@ -447,11 +477,13 @@ static void stream_ended(struct pf *p, uint32_t stream, int by_reset)
 			snprintf(msg, sizeof msg, "%.*s", (int)n, c->err_text.data);
 			event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, msg);
 			conn_close(c);
-		} else if (c->data_reset) {
+		} else if (c->data_reset || c->orphan) {
 			conn_close(c);
 		} else {
 			conn_maybe_done(c);
 		}
+		if (c->orphan)
+			conn_free(c); /* no socket whose close would free it */
 		return;
 	}
 	if (by_reset) {
@@ -827,9 +859,14 @@ static void pod_lost(struct pf *p, const char *why)
 	p->reconnecting = 1;
 	event(p, KX_PF_POD_LOST, NULL, 0, 0, why);
 	/* Connections on the old session cannot move: close them. New ones wait. */
-	for (struct pf_conn *c = p->conns; c; c = c->next)
-		if (!c->pending)
-			conn_close(c);
+	for (struct pf_conn *c = p->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->pending)
+			continue;
+		conn_close(c);
+		if (c->orphan)
+			conn_free(c);
+	}
 	kx__timer_arm(p->loop, &p->reconnect, 0);
 }
 
