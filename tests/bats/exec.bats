@@ -190,9 +190,13 @@ transports="websocket spdy"
 }
 
 @test "wrong container, missing pod, unknown type: kubectl-like errors, exit 1" {
-	run kx exec web-0 -c nope -- true
-	assert_failure 1
-	assert_output "error: container nope is not valid for pod web-0"
+	for t in $transports; do
+		KX_TRANSPORT=$t run kx exec web-0 -c nope -- true
+		assert_failure 1
+		assert_output "Error from server (BadRequest): container nope is not valid for pod web-0"
+	done
+	run kubectl exec web-0 -c nope -- true
+	assert_output "Error from server (BadRequest): container nope is not valid for pod web-0"
 	run kx exec nope -- true
 	assert_failure 1
 	assert_output 'Error from server (NotFound): pods "nope" not found'
@@ -201,6 +205,22 @@ transports="websocket spdy"
 	run kx exec foo/web -- true
 	assert_failure 1
 	assert_output 'error: the server doesn'"'"'t have a resource type "foo"'
+}
+
+@test "a command that does not exist: kubectl's 'error: ' line, exit 1" {
+	run kubectl exec web-0 -- nosuchcommand
+	assert_failure 1
+	want=$(grep -Ev '^[EIW][0-9]{4} ' <<<"$output")
+	[[ $want == "error: "*'"nosuchcommand": executable file not found'* ]] || fail "kubectl said: $output"
+	# the same words over the same transport (kubectl's default, WebSocket)
+	KX_TRANSPORT=websocket run kx exec web-0 -- nosuchcommand
+	assert_failure 1
+	assert_output "$want"
+	for t in spdy auto; do
+		KX_TRANSPORT=$t run kx exec web-0 -- nosuchcommand
+		assert_failure 1
+		assert_output --regexp '^error: .*"nosuchcommand": executable file not found'
+	done
 }
 
 @test "a pod that is not running: the server's reason, on every transport (kubectl: same)" {

@@ -134,7 +134,13 @@ while s.recv(65536):
 	refute grep -q '::1' "$PF_OUT"
 	run kx port-forward pod/web-0 "$p:7" --address 127.0.0.1
 	assert_failure 1
-	assert_output --partial "unable to listen on 127.0.0.1:$p"
+	# kx's cause, then kubectl's last line (scripts written for kubectl look for it)
+	assert_line --index 0 "unable to listen on 127.0.0.1:$p: Address already in use"
+	assert_line --index 1 "error: unable to listen on any of the requested ports: [{$p 7}]"
+	assert_equal "${#lines[@]}" 2
+	run kubectl port-forward pod/web-0 "$p:7" --address 127.0.0.1
+	assert_failure 1
+	assert_equal "${lines[-1]}" "error: unable to listen on any of the requested ports: [{$p 7}]"
 }
 
 @test "bad input: kubectl-like errors, nothing started" {
