@@ -12,6 +12,7 @@
 #include <kx/client.h>
 #include <kx/config.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -20,11 +21,12 @@
 
 enum { DIR_DEFAULT = 0, DIR_ERROR = 1, DIR_NOSPACE = 2, DIR_NOFILE = 4 };
 
-/* The network budget for one completion, all requests together; past it and a
- * grace period, the process ends whatever it waits for (an exec credential
- * plugin, a prompt). */
-#define BUDGET_MS_DEFAULT 1500
-#define GRACE_MS 500
+/* The network budget for one completion, all requests together, counted from
+ * the process's start (the shell waits from then); past it and a grace period,
+ * the process ends whatever it waits for (an exec credential plugin, a
+ * prompt): at most 1 s in all by default, however silent the server. */
+#define BUDGET_MS_DEFAULT 800
+#define GRACE_MS 200
 
 static int help_flag;
 static const struct kx_option help_option[] = {
@@ -57,7 +59,7 @@ struct comp {
 	struct kx_client *client;
 	int offline;
 	long budget_ms;
-	struct timespec start;
+	struct timespec start; /* CLOCK_BOOTTIME */
 };
 
 static void emit(struct comp *c, const char *name, const char *desc)
@@ -103,7 +105,7 @@ static void emit(struct comp *c, const char *name, const char *desc)
 static long elapsed_ms(const struct comp *c)
 {
 	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_BOOTTIME, &now);
 	return (now.tv_sec - c->start.tv_sec) * 1000 + (now.tv_nsec - c->start.tv_nsec) / 1000000;
 }
 
@@ -131,10 +133,13 @@ static struct kx_client *client(struct comp *c)
 	const struct kx_rest_config *rc = cfg ? kx_config_rest(cfg) : NULL;
 	if (!rc)
 		return NULL;
-	/* Every request, discovery included, is bounded by the budget. */
+	/* Every request, discovery included, is bounded by what is left of the budget. */
+	long left = c->budget_ms - elapsed_ms(c);
+	if (left <= 0)
+		return NULL;
 	struct kx_rest_config bounded = *rc;
-	if (!bounded.timeout_ms || bounded.timeout_ms > c->budget_ms)
-		bounded.timeout_ms = c->budget_ms;
+	if (!bounded.timeout_ms || bounded.timeout_ms > left)
+		bounded.timeout_ms = left;
 	struct kx_errbuf eb = {0};
 	if (kx_client_new(&bounded, &c->client, &eb))
 		return NULL;
@@ -581,6 +586,29 @@ static void arm_deadline(long ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* When the kernel started this process (the fork: the shell's wait begins
+ * there), on CLOCK_BOOTTIME; now if /proc does not say. */
+static void process_start(struct timespec *ts)
+{
+	clock_gettime(CLOCK_BOOTTIME, ts);
+	char stat[1024];
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+	if (f)
+		fclose(f);
+	stat[n] = '\0';
+	/* Field 22, starttime in clock ticks; counted after the ")" ending field 2. */
+	const char *p = strrchr(stat, ')');
+	unsigned long long ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (!p || hz <= 0 ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &ticks) != 1)
+		return;
+	ts->tv_sec = (time_t)(ticks / (unsigned long long)hz);
+	ts->tv_nsec = (long)(ticks % (unsigned long long)hz * (1000000000ULL / (unsigned long long)hz));
+}
+
 static long budget_ms(void)
 {
 	const char *env = getenv("KX_COMPLETE_TIMEOUT");
@@ -609,9 +637,10 @@ static int complete_run(const struct kx_invocation *inv)
 	}
 	if (inv->dash > 0 && inv->dash == inv->argc)
 		words[n - 1] = "--";
-	clock_gettime(CLOCK_MONOTONIC, &c.start);
+	process_start(&c.start);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	arm_deadline(c.budget_ms + GRACE_MS);
+	long left = c.budget_ms + GRACE_MS - elapsed_ms(&c);
+	arm_deadline(left > 1 ? left : 1);
 	int dir = DIR_NOFILE;
 	if (n > 0) {
 		c.cur = words[n - 1];
@@ -640,8 +669,9 @@ const struct kx_command kx_cmd_complete = {
 	.description = "Prints the candidates for the last word (CURRENT, may be empty) of the line\n"
 		       "WORD... CURRENT, one a line (NAME or NAME<TAB>DESCRIPTION), then \":N\": N is 1 for\n"
 		       "no candidates, 2 for no space after the candidate, 4 for no file completion\n"
-		       "(cobra's protocol). Live names come from the cluster within 1.5 s in all\n"
-		       "(KX_COMPLETE_TIMEOUT overrides); when it does not answer, only the offline ones.",
+		       "(cobra's protocol). Live names come from the cluster within 0.8 s of the start\n"
+		       "(KX_COMPLETE_TIMEOUT overrides), with a hard stop 0.2 s later; when it does not\n"
+		       "answer, only the offline ones.",
 	.examples = "  # Pods for kx exec\n  kx __complete exec ''\n\n"
 		    "  # Containers of pod web-0\n  kx __complete -- exec web-0 -c ''",
 	.flags = KX_CMD_HIDDEN,

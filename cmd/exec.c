@@ -131,11 +131,11 @@ int kx_run_session(const struct kx_invocation *inv, const char *target, char **a
 		goto done;
 	}
 	const char *container = o.container;
-	if (container && !has_container(pod, container)) {
-		if (argv)
-			kx_error("container %s is not valid for pod %s", container, pod_name);
-		else
-			kx_error("cannot attach to the container: container %s not found in pod %s", container, pod_name);
+	/* attach checks the container here, as kubectl attach does; exec leaves it
+	 * to the server, as kubectl exec does (its answer: BadRequest, "container X
+	 * is not valid for pod P"). */
+	if (!argv && container && !has_container(pod, container)) {
+		kx_error("cannot attach to the container: container %s not found in pod %s", container, pod_name);
 		goto done;
 	}
 	if (!container)

@@ -23,6 +23,7 @@ static struct {
 
 /* The lines of the ready file, collected from the LISTENING events. */
 static struct kx_buf ready_lines = KX_BUF_INIT(1 << 20);
+static int listening; /* every listener is up (KX_PF_READY) */
 
 static const struct kx_option pf_options[] = {
 	OPT_LIST(0, "address", &o.address, "ADDRESSES",
@@ -132,6 +133,7 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 		fprintf(stderr, "Forwarding to pod %s\n", msg ? msg : "");
 		break;
 	case KX_PF_READY:
+		listening = 1;
 		if (o.ready_file)
 			write_ready_file();
 		break;
@@ -155,6 +157,19 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 		break;
 	}
 	fflush(stdout);
+}
+
+/* A port that cannot be listened on (in use, no permission): kx's line says
+ * which address and why; the last line is kubectl's, for the scripts that look
+ * for it ("[{LOCAL REMOTE} …]", Go's print of the requested ports). */
+static void report_listen_failure(const struct kx_errbuf *eb, const struct kx_pf_port *ports, int n)
+{
+	struct kx_buf list = KX_BUF_INIT(0);
+	for (int i = 0; i < n; i++)
+		kx_buf_printf(&list, "%s{%d %d}", i ? " " : "", ports[i].local, ports[i].remote);
+	fprintf(stderr, "%s\n", eb->msg);
+	kx_error("unable to listen on any of the requested ports: [%s]", list.data ? list.data : "");
+	kx_buf_free(&list);
 }
 
 static int pf_run(const struct kx_invocation *inv)
@@ -277,6 +292,8 @@ static int pf_run(const struct kx_invocation *inv)
 	err = kx_port_forward(c, &po, &eb);
 	if (!err)
 		rc = KX_EXIT_OK;
+	else if (err == KX_ERR_IO && !listening)
+		report_listen_failure(&eb, ports, nports); /* libkx: listening errors are KX_ERR_IO */
 	else
 		kx_report_call(c, err, &eb);
 done:

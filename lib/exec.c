@@ -158,9 +158,10 @@ void kx__exec_status(struct kx_exec_session *s, const char *json, size_t len)
 	} else if (st.exit_code >= 0 && !strcmp(st.reason, "NonZeroExitCode")) {
 		s->res->exit_code = st.exit_code;
 	} else {
-		/* A failure that is not the command's own exit: the server's message. */
-		st.code = st.code ? st.code : 500;
-		kx__client_set_status(s->client, &st);
+		/* A failure that is not the command's own exit (it could not be
+		 * started): the server's message. It came over the stream, not as an
+		 * HTTP answer, so no kx_client_status (client-go too reports it as a
+		 * plain error, not an API status). */
 		kx__fail(s->eb, KX_ERR_API, "%s", st.message);
 		kx__exec_finish(s, KX_ERR_API);
 		return;
@@ -186,6 +187,13 @@ void kx__exec_stdin_flow(struct kx_exec_session *s)
 		kx__io_read(&s->stdin_io, want);
 		s->stdin_reading = want;
 	}
+}
+
+void kx__exec_stdin_stop(struct kx_exec_session *s)
+{
+	s->transport_ready = 0;
+	kx_buf_clear(&s->stdin_buf);
+	kx__exec_stdin_flow(s);
 }
 
 /* Local stdin: read into the bounded buffer, then ask the transport to send. */

@@ -67,5 +67,10 @@ void kx__exec_refused(struct kx_exec_session *s, int code, const char *body, siz
 int kx__exec_tty_size(const struct kx_exec_session *s, unsigned *cols, unsigned *rows);
 kx_err kx__exec_start_stdin(struct kx_exec_session *s);
 void kx__exec_stdin_flow(struct kx_exec_session *s);
+/* A write to the server failed: stop stdin (reading and sending) and nothing
+ * else — the command may just have stopped reading its input and exited, and
+ * its output and exit status may still be on the way. The connection's end
+ * (read side) finishes the session. */
+void kx__exec_stdin_stop(struct kx_exec_session *s);
 
 #endif

@@ -21,6 +21,7 @@ struct ws_state {
 	int v5;
 	struct kx_chan_decoder dec;
 	int stdin_closed_sent;
+	int send_failed;              /* a write failed: send nothing more, read on */
 	struct kx_timer ping;
 	unsigned char msg[1 + WS_CHUNK];
 };
@@ -45,7 +46,7 @@ static int send_msg(struct ws_state *w, int channel, const void *data, size_t le
 static void ws_kick(struct kx_exec_session *s)
 {
 	struct ws_state *w = s->transport;
-	if (!w || !w->established || s->done)
+	if (!w || !w->established || s->done || w->send_failed)
 		return;
 	for (;;) {
 		int r;
@@ -75,8 +76,12 @@ static void ws_kick(struct kx_exec_session *s)
 			return;
 		}
 		if (r < 0) {
-			kx__fail(s->eb, KX_ERR_CLOSED, "lost connection to the pod before the command's exit status arrived");
-			kx__exec_finish(s, KX_ERR_CLOSED);
+			/* The server stopped taking input — the command may have read
+			 * what it wanted and exited (`head -c 1`). That ends stdin only:
+			 * its output and status may be on the way, and on_closed decides
+			 * once the connection has really ended. */
+			w->send_failed = 1;
+			kx__exec_stdin_stop(s);
 			return;
 		}
 		if (r > 0)

@@ -57,6 +57,7 @@ struct pf_conn {
 	struct kx_task drain;      /* write to_local out after this batch of reads */
 	int err_done;              /* the error stream ended (its text, if any, reported) */
 	int closing;
+	int orphan;                /* the local socket is gone; kept for the error stream */
 };
 
 struct pf {
@@ -190,8 +191,7 @@ static void conn_close(struct pf_conn *c)
 		flush(p);
 	}
 	if (c->io.h) {
-		/* End it for the local peer now: the loop may next block in a
-		 * re-resolution (pod_lost), before the asynchronous close is serviced. */
+		/* End it for the local peer now, not at the end of the loop's turn. */
 		shutdown(kx__io_fd(&c->io), SHUT_RDWR);
 		kx__io_close(&c->io);
 	}
@@ -234,6 +234,11 @@ static void session_flow(struct pf *p)
 /* Write what we hold for the local socket; shut its write side after the pod's FIN. */
 static int conn_drain(struct pf_conn *c)
 {
+	if (!c->io.h) {
+		kx_buf_clear(&c->to_local); /* the local socket is gone (waiting for the error stream) */
+		session_flow(c->pf);
+		return 0;
+	}
 	while (c->to_local.len) {
 		ssize_t n = send(kx__io_fd(&c->io), c->to_local.data, c->to_local.len,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -286,6 +291,28 @@ static void conn_read(struct pf_conn *c)
 	flush(p);
 }
 
+/* The local socket closed (the client left, or both halves are shut: a
+ * prompt half-close meets the pod's FIN) while the pod's error stream is still
+ * open: it may yet say why the connection failed, and that is reported
+ * however the client behaved (kubectl waits for it too). Keep the connection
+ * without its socket until the error stream ends (stream_ended frees it). */
+static int conn_awaits_error(struct pf_conn *c)
+{
+	struct pf *p = c->pf;
+	if (p->done || c->closing || c->pending || c->err_done || !p->spdy ||
+	    !kx_spdy_stream_alive(p->spdy, c->err_id))
+		return 0;
+	c->orphan = 1;
+	kx_buf_clear(&c->to_local);
+	session_flow(p);
+	if (!c->local_eof && kx_spdy_stream_alive(p->spdy, c->data_id)) {
+		c->local_eof = 1;
+		kx_spdy_close_stream(p->spdy, c->data_id, NULL);
+		flush(p);
+	}
+	return 1;
+}
+
 static void conn_cb(struct kx_io *io, enum kx_io_event ev)
 {
 	struct pf_conn *c = io->owner;
@@ -299,6 +326,8 @@ static void conn_cb(struct kx_io *io, enum kx_io_event ev)
 			conn_drain(c);
 		return;
 	case KX_IO_CLOSED:
+		if (conn_awaits_error(c))
+			return;
 		conn_close(c);
 		conn_free(c);
 		return;
@@ -447,11 +476,13 @@ static void stream_ended(struct pf *p, uint32_t stream, int by_reset)
 			snprintf(msg, sizeof msg, "%.*s", (int)n, c->err_text.data);
 			event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, msg);
 			conn_close(c);
-		} else if (c->data_reset) {
+		} else if (c->data_reset || c->orphan) {
 			conn_close(c);
 		} else {
 			conn_maybe_done(c);
 		}
+		if (c->orphan)
+			conn_free(c); /* no socket whose close would free it */
 		return;
 	}
 	if (by_reset) {
@@ -819,9 +850,14 @@ static void pod_lost(struct pf *p, const char *why)
 	p->reconnecting = 1;
 	event(p, KX_PF_POD_LOST, NULL, 0, 0, why);
 	/* Connections on the old session cannot move: close them. New ones wait. */
-	for (struct pf_conn *c = p->conns; c; c = c->next)
-		if (!c->pending)
-			conn_close(c);
+	for (struct pf_conn *c = p->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->pending)
+			continue;
+		conn_close(c);
+		if (c->orphan)
+			conn_free(c);
+	}
 	kx__timer_arm(p->loop, &p->reconnect, 0);
 }
 

@@ -42,6 +42,7 @@ struct kx__upconn {
 	char offered[512];         /* "a, b": the subprotocols we asked for */
 	struct kx_ws_decoder dec;
 	int close_sent;
+	int write_failed;          /* sending failed: the read side still ends the connection */
 	int user_want;             /* the user asked for on_writable */
 	int in_message;            /* a received message is in progress (for on_message's first) */
 	long long last_rx_ms;
@@ -51,10 +52,14 @@ struct kx__upconn {
 /* Write out what is queued; 1 = all gone, 0 = some left (on_writable follows), -1 = broken. */
 static int flush_out(struct kx__upconn *u)
 {
+	if (u->write_failed)
+		return -1;
 	while (u->out_off < u->out.len) {
 		long w = kx__tlsconn_write(u->t, u->out.data + u->out_off, u->out.len - u->out_off);
-		if (w < 0)
+		if (w < 0) {
+			u->write_failed = 1;
 			return -1;
+		}
 		if (w == 0) {
 			kx__tlsconn_want_write(u->t);
 			return 0;
@@ -111,8 +116,10 @@ static int ws_control(void *ud, int opcode, const uint8_t *payload, size_t len)
 {
 	struct kx__upconn *u = ud;
 	if (opcode == KX_WS_PING) {
-		if (queue_frame(u, KX_WS_PONG, payload, len) || flush_out(u) < 0)
+		if (queue_frame(u, KX_WS_PONG, payload, len))
 			finish(u, KX_ERR_CLOSED, &u->eb);
+		else
+			flush_out(u);
 		return u->state != UP_UPGRADED;
 	}
 	if (opcode != KX_WS_CLOSE)
@@ -334,12 +341,11 @@ static void t_data(void *ud, const void *data, size_t len)
 static void t_writable(void *ud)
 {
 	struct kx__upconn *u = ud;
+	/* A failed write does not end the connection: what the server sent
+	 * before it gave up on our bytes (an exec's output and status) is still
+	 * to be read, and the read side reports the end. */
 	int r = flush_out(u);
-	if (r < 0) {
-		finish(u, KX_ERR_CLOSED, &u->eb);
-		return;
-	}
-	if (r == 0 || u->state != UP_UPGRADED || !u->user_want)
+	if (r <= 0 || u->state != UP_UPGRADED || !u->user_want)
 		return;
 	u->user_want = 0;
 	if (u->cb.on_writable)
@@ -453,8 +459,11 @@ long kx__upconn_write(struct kx__upconn *u, const void *data, size_t len)
 	int r = flush_out(u);
 	if (r <= 0)
 		return r;
-	if (u->kind == KX_UP_SPDY)
-		return kx__tlsconn_write(u->t, data, len);
+	if (u->kind == KX_UP_SPDY) {
+		long w = kx__tlsconn_write(u->t, data, len);
+		u->write_failed = w < 0;
+		return w;
+	}
 	size_t n = KX_MIN(len, (size_t)UP_FRAME_MAX);
 	if (!n)
 		return 0;
@@ -465,6 +474,8 @@ long kx__upconn_write(struct kx__upconn *u, const void *data, size_t len)
 
 void kx__upconn_want_write(struct kx__upconn *u)
 {
+	if (u->write_failed)
+		return; /* nothing will be writable again */
 	u->user_want = 1;
 	kx__tlsconn_want_write(u->t);
 }

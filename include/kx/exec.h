@@ -45,7 +45,10 @@ struct kx_exec_result {
  * Returns KX_OK when the remote command ran to completion, whatever its code
  * (see res->exit_code). A connection lost before the exit status arrived is an
  * error (KX_ERR_CLOSED), never a success. Failures before the upgrade (pod or
- * container not found, Forbidden) return KX_ERR_API with kx_client_status(c). */
+ * container not found, Forbidden) return KX_ERR_API with kx_client_status(c);
+ * a failure Status on the stream that is not an exit code (the command could
+ * not be started) returns KX_ERR_API with its message in eb and no
+ * kx_client_status. */
 KX_API kx_err kx_exec(struct kx_client *c, const struct kx_exec_opts *opts,
 		      struct kx_exec_result *res, struct kx_errbuf *eb);
 

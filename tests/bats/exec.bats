@@ -7,6 +7,10 @@ setup() {
 	need_cluster
 }
 
+teardown() {
+	[ -z "${RELAY_PID:-}" ] || kill "$RELAY_PID" 2>/dev/null || true
+}
+
 transports="websocket spdy"
 
 @test "exit code, stdout and stderr kept apart, on both transports (kubectl: same)" {
@@ -26,6 +30,63 @@ transports="websocket spdy"
 		assert_equal "$(cat "$BATS_TEST_TMPDIR/kout")" "$(cat "$BATS_TEST_TMPDIR/out.websocket")"
 	fi
 	assert_equal "$(grep -Ev '^[EIW][0-9]{4} ' "$BATS_TEST_TMPDIR/kerr")" "$(cat "$BATS_TEST_TMPDIR/err.websocket")"
+}
+
+@test "a command that stops reading a large stdin early: its output and exit status, 20 of 20 per transport" {
+	# `head -c 1` reads one byte and exits while kx is still sending: the server
+	# then stops taking input (a write fails, often a reset), but it may have
+	# sent the output and the status first. A relay in the middle (TLS both
+	# ways, ending as the API server does) tells whether the server sent the
+	# status; whenever it did, kx must report it. (Over SPDY the kubelet itself
+	# sometimes closes before its status is out: kubectl then exits 0 with no
+	# output, kx says the status never arrived.)
+	big=$BATS_TEST_TMPDIR/big
+	head -c 16777216 /dev/zero >"$big"
+	relay_log=$BATS_TEST_TMPDIR/relay.log
+	: >"$relay_log"
+	python3 "$BATS_TEST_DIRNAME/status-relay.py" "$BATS_TEST_TMPDIR/relay.port" "$relay_log" \
+		"$KX_TEST_APISERVER_PORT" "$KX_TEST_CA" "$KX_CLUSTER_STATE/pki/apiserver.crt" \
+		"$KX_CLUSTER_STATE/pki/apiserver.key" 3>&- &
+	RELAY_PID=$!
+	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/relay.port" ] && break; sleep 0.1; done
+	cat >"$BATS_TEST_TMPDIR/relay.kubeconfig" <<-EOF
+		apiVersion: v1
+		kind: Config
+		clusters: [{name: relay, cluster: {server: "https://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/relay.port")", certificate-authority: "$KX_TEST_CA"}}]
+		users: [{name: admin, user: {token: "$KX_TEST_TOKEN"}}]
+		contexts: [{name: relay, context: {cluster: relay, user: admin}}]
+		current-context: relay
+	EOF
+	misses=() n=0
+	# Straight to the API server over WebSocket: its stream translator always
+	# sends the status before it closes (kubectl: 20 of 20).
+	for i in $(seq 20); do
+		rc=0
+		out=$(KX_TRANSPORT=websocket kx exec -i web-0 -- sh -c 'head -c 1 >/dev/null; echo done; exit 7' \
+			<"$big" 2>"$BATS_TEST_TMPDIR/err") || rc=$?
+		if [ "$rc" != 7 ] || [ "$out" != done ]; then
+			misses+=("direct websocket try $i: exit $rc, stdout '$out', stderr '$(cat "$BATS_TEST_TMPDIR/err")'")
+		fi
+	done
+	for t in $transports; do
+		sent=0
+		for i in $(seq 20); do
+			rc=0
+			out=$(KUBECONFIG=$BATS_TEST_TMPDIR/relay.kubeconfig KX_TRANSPORT=$t kx exec -i web-0 -- \
+				sh -c 'head -c 1 >/dev/null; echo done; exit 7' <"$big" 2>"$BATS_TEST_TMPDIR/err") || rc=$?
+			n=$((n + 1))
+			for _ in $(seq 100); do [ "$(wc -l <"$relay_log")" -ge "$n" ] && break; sleep 0.05; done
+			seen=$(sed -n "${n}p" "$relay_log")
+			[ "$seen" = status-sent ] || continue
+			sent=$((sent + 1))
+			if [ "$rc" != 7 ] || [ "$out" != done ]; then
+				misses+=("$t try $i: the server sent the status, yet exit $rc, stdout '$out', stderr '$(cat "$BATS_TEST_TMPDIR/err")'")
+			fi
+		done
+		# The loop must have tested something: most tries carry the status.
+		[ "$sent" -ge 10 ] || misses+=("$t: the server sent the status in only $sent of 20 tries")
+	done
+	[ "${#misses[@]}" -eq 0 ] || fail "$(printf '%s\n' "${misses[@]}")"
 }
 
 @test "success is exit 0 with no extra output" {
@@ -129,9 +190,13 @@ transports="websocket spdy"
 }
 
 @test "wrong container, missing pod, unknown type: kubectl-like errors, exit 1" {
-	run kx exec web-0 -c nope -- true
-	assert_failure 1
-	assert_output "error: container nope is not valid for pod web-0"
+	for t in $transports; do
+		KX_TRANSPORT=$t run kx exec web-0 -c nope -- true
+		assert_failure 1
+		assert_output "Error from server (BadRequest): container nope is not valid for pod web-0"
+	done
+	run kubectl exec web-0 -c nope -- true
+	assert_output "Error from server (BadRequest): container nope is not valid for pod web-0"
 	run kx exec nope -- true
 	assert_failure 1
 	assert_output 'Error from server (NotFound): pods "nope" not found'
@@ -140,6 +205,22 @@ transports="websocket spdy"
 	run kx exec foo/web -- true
 	assert_failure 1
 	assert_output 'error: the server doesn'"'"'t have a resource type "foo"'
+}
+
+@test "a command that does not exist: kubectl's 'error: ' line, exit 1" {
+	run kubectl exec web-0 -- nosuchcommand
+	assert_failure 1
+	want=$(grep -Ev '^[EIW][0-9]{4} ' <<<"$output")
+	[[ $want == "error: "*'"nosuchcommand": executable file not found'* ]] || fail "kubectl said: $output"
+	# the same words over the same transport (kubectl's default, WebSocket)
+	KX_TRANSPORT=websocket run kx exec web-0 -- nosuchcommand
+	assert_failure 1
+	assert_output "$want"
+	for t in spdy auto; do
+		KX_TRANSPORT=$t run kx exec web-0 -- nosuchcommand
+		assert_failure 1
+		assert_output --regexp '^error: .*"nosuchcommand": executable file not found'
+	done
 }
 
 @test "a pod that is not running: the server's reason, on every transport (kubectl: same)" {

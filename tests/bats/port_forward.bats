@@ -90,6 +90,29 @@ teardown() {
 	assert_output "still-here"
 }
 
+@test "a client that half-closes at once still gets the error reported, on both transports" {
+	for t in websocket spdy; do
+		KX_TRANSPORT=$t start_pf pod/web-0 :99
+		bad=$(local_port 99)
+		# a few bytes, then shutdown(SHUT_WR) right away; read until the end
+		timeout 10 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+s.sendall(b"hello\n")
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536):
+    pass' "$bad" || true
+		for _ in $(seq 30); do
+			grep -q "an error occurred forwarding" "$PF_ERR" && break
+			sleep 0.1
+		done
+		grep -q "^error: an error occurred forwarding $bad -> 99: .*${KX_TEST_DEAD_PORT:-18099}" "$PF_ERR" ||
+			fail "$t: no error reported; stderr: $(cat "$PF_ERR")"
+		kill -INT "$PF_PID"
+		wait "$PF_PID" || true
+		PF_PID=
+	done
+}
+
 @test "svc/NAME with a named targetPort, random local port: the fixture's page" {
 	start_pf svc/web :http
 	p=$(local_port 80)
@@ -111,7 +134,13 @@ teardown() {
 	refute grep -q '::1' "$PF_OUT"
 	run kx port-forward pod/web-0 "$p:7" --address 127.0.0.1
 	assert_failure 1
-	assert_output --partial "unable to listen on 127.0.0.1:$p"
+	# kx's cause, then kubectl's last line (scripts written for kubectl look for it)
+	assert_line --index 0 "unable to listen on 127.0.0.1:$p: Address already in use"
+	assert_line --index 1 "error: unable to listen on any of the requested ports: [{$p 7}]"
+	assert_equal "${#lines[@]}" 2
+	run kubectl port-forward pod/web-0 "$p:7" --address 127.0.0.1
+	assert_failure 1
+	assert_equal "${lines[-1]}" "error: unable to listen on any of the requested ports: [{$p 7}]"
 }
 
 @test "bad input: kubectl-like errors, nothing started" {

@@ -2,7 +2,9 @@
 """TCP servers behind the test cluster's fake pods (kwok forwards pod ports to them).
 
 Started by tests/cluster/up; every listener binds 127.0.0.1 only. One process,
-one thread per connection. Usage:
+one thread per connection; a listen backlog of 1024 (socketserver's default is 5:
+a burst of connections would get dropped SYNs and resets, and load tests would
+measure the fixture instead of kx). Usage:
 
   fixture-servers.py --www DIR --http PORT --echo PORT --sink PORT --source PORT
 
@@ -24,12 +26,18 @@ import sys
 import threading
 
 CHUNK = 64 * 1024
+BACKLOG = 1024
 PATTERN = bytes(k % 251 for k in range(251 * 262))  # 65762 bytes, whole periods
 
 
 class TCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = BACKLOG
+
+
+class HTTPServer(http.server.ThreadingHTTPServer):
+    request_queue_size = BACKLOG
 
 
 class Echo(socketserver.BaseRequestHandler):
@@ -117,8 +125,7 @@ def main():
         TCPServer(("127.0.0.1", a.echo), Echo),
         TCPServer(("127.0.0.1", a.sink), Sink),
         TCPServer(("127.0.0.1", a.source), Source),
-        http.server.ThreadingHTTPServer(
-            ("127.0.0.1", a.http), functools.partial(Web, directory=a.www)),
+        HTTPServer(("127.0.0.1", a.http), functools.partial(Web, directory=a.www)),
     ]
     for srv in servers[:-1]:
         threading.Thread(target=srv.serve_forever, daemon=True).start()

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""A witness between kx and the API server, for exec tests. kx talks TLS to
+127.0.0.1:PORT (the API server's own certificate; a kubeconfig with a token);
+the relay talks TLS to the API server (loopback only) and copies the plain bytes
+both ways, ending as the API server does: when the server's side ends, what it
+sent goes out to kx, then kx's socket is closed with whatever kx sent still
+unread (a reset, as the API server's own close gives). Server->client exec
+bytes are plain (SPDY data frames and WebSocket frames from a server are neither
+compressed nor masked), so the relay sees whether the server sent an exec's exit
+Status ("NonZeroExitCode"). For each exec connection it appends one line to LOG
+when the connection ends: "status-sent" or "no-status".
+
+  status-relay.py PORT_FILE LOG API_PORT CA_FILE CERT_FILE KEY_FILE
+"""
+import fcntl, os, select, socket, ssl, struct, sys, threading, time
+
+port_file, log, api_port, ca, cert, key = sys.argv[1:7]
+api_port = int(api_port)
+SIOCOUTQ = 0x5411
+lock = threading.Lock()
+
+
+def outq(s):
+    return struct.unpack("i", fcntl.ioctl(s.fileno(), SIOCOUTQ, b"\0\0\0\0"))[0]
+
+
+def handle(raw):
+    """One connection, one thread, both directions in one select loop (an SSL
+    object must not be read and written from two threads at once)."""
+    try:
+        kx = server_ctx.wrap_socket(raw, server_side=True)
+        up = client_ctx.wrap_socket(socket.create_connection(("127.0.0.1", api_port)),
+                                    server_hostname="127.0.0.1")
+    except OSError:
+        raw.close()
+        return
+    kx.setblocking(False)
+    up.setblocking(False)
+    to_up, to_kx, seen = b"", b"", b""
+    is_exec = None
+    reading_kx, up_open, sent = True, True, False
+    while up_open or to_kx:
+        rl = ([kx] if reading_kx and len(to_up) < 1 << 20 else []) + \
+             ([up] if up_open and len(to_kx) < 1 << 20 else [])
+        wl = ([up] if to_up and up_open else []) + ([kx] if to_kx else [])
+        ready = [s for s in rl if s.pending()]
+        if not ready:
+            r, w, _ = select.select(rl, wl, [], 1)
+            ready = r + w
+        for s in set(ready):
+            try:
+                if s is kx and reading_kx:
+                    data = kx.recv(65536)
+                    if not data:
+                        reading_kx = False
+                    if is_exec is None:
+                        is_exec = b"/exec?" in data.split(b"\r\n", 1)[0]
+                    to_up += data
+                if s is up and up_open:
+                    data = up.recv(65536)
+                    if not data:
+                        up_open = False
+                    seen = (seen + data)[-4096:]
+                    sent = sent or b"NonZeroExitCode" in seen
+                    to_kx += data
+                if to_up and up_open:
+                    to_up = to_up[up.send(to_up):]
+                if to_kx:
+                    to_kx = to_kx[kx.send(to_kx):]
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+            except OSError:
+                if s is up:
+                    up_open = False  # the server's end: deliver what it sent, then close kx
+                else:
+                    reading_kx = False  # kx's bytes are no longer taken: they stay unread
+                    if to_kx:
+                        up_open, to_kx = False, b""
+    # What was written leaves the relay's socket before it closes.
+    deadline = time.monotonic() + 5
+    while outq(kx) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    kx.close()
+    up.close()
+    if is_exec:
+        with lock, open(log, "a") as f:
+            f.write("status-sent\n" if sent else "no-status\n")
+
+
+server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+server_ctx.load_cert_chain(cert, key)
+client_ctx = ssl.create_default_context(cafile=ca)
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(64)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(srv.getsockname()[1]))
+os.rename(port_file + ".tmp", port_file)
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
