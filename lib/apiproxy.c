@@ -38,6 +38,8 @@
 #define AP_LOW (64 * 1024)            /* resume below this */
 #define AP_READ 65536
 #define AP_IDLE_MAX 32                /* idle upstream connections kept for new clients */
+#define AP_LINGER_MS 5000             /* a lingering close lasts at most this long … */
+#define AP_LINGER_BYTES (4 * 1024 * 1024) /* … and drops at most this much (docs/proxy.md) */
 
 #define DEFAULT_ACCEPT_HOSTS "^localhost$,^127\\.0\\.0\\.1$,^\\[::1\\]$"
 #define DEFAULT_ACCEPT_PATHS "^.*"
@@ -95,6 +97,11 @@ struct ap_conn {
 	struct kx_buf url, field, value, headers, host, upgrade;
 	int in_value, has_auth, local;  /* local: answered by the proxy, body dropped */
 	int keep_alive, closing, eof, paused, upgrade_req, head_req;
+	/* unread: answered before the request was read to its end; lingering:
+	 * the answer is out, the client's last bytes are being dropped */
+	int unread, lingering;
+	size_t lingered;            /* bytes dropped while lingering */
+	struct kx_timer linger;
 	struct kx_buf inbuf;           /* client bytes not parsed yet (after a request) */
 	struct kx_buf to_client, to_upstream;
 	/* upstream */
@@ -244,6 +251,7 @@ void kx__apiproxy_clean_path(const char *p, char *out, size_t n)
 /* ---- output toward the client ---- */
 
 static void conn_close(struct ap_conn *c);
+static void conn_end(struct ap_conn *c);
 static void conn_flush_client(struct ap_conn *c);
 static void conn_flush_upstream(struct ap_conn *c);
 
@@ -275,6 +283,7 @@ static void bad_request(struct ap_conn *c, int code, const char *reason)
 {
 	c->keep_alive = 0;
 	c->head_req = 0;
+	c->unread = 1;
 	char body[64];
 	snprintf(body, sizeof body, "%d %s", code, reason);
 	/* Go writes "400 Bad Request" without a newline and closes. */
@@ -725,7 +734,7 @@ static void cycle_done(struct ap_conn *c)
 	if (!c->req_done || !c->resp_done || c->to_client.len || c->file_fd >= 0 || c->state == C_TUNNEL)
 		return;
 	if (!c->keep_alive || c->closing) {
-		conn_close(c);
+		conn_end(c);
 		return;
 	}
 	c->state = C_HEAD;
@@ -886,6 +895,8 @@ static void up_failed(struct ap_conn *c, const char *msg)
 	if (c->local || c->state == C_HEAD)
 		return;
 	up_log(c, msg);
+	if (!c->req_done && c->state != C_TUNNEL)
+		c->unread = 1;
 	if (!c->resp_started && c->state != C_TUNNEL) {
 		/* nothing was sent yet: a gateway error the client can read */
 		kx_buf_clear(&c->to_upstream);
@@ -1123,7 +1134,7 @@ static void conn_flush_upstream(struct ap_conn *c)
 
 static void conn_flush_client(struct ap_conn *c)
 {
-	if (!c->io.h || c->closing)
+	if (!c->io.h || c->closing || c->lingering)
 		return;
 	int fd = kx__io_fd(&c->io);
 	for (;;) {
@@ -1157,7 +1168,7 @@ static void conn_flush_client(struct ap_conn *c)
 	if (c->to_client.len < AP_LOW)
 		set_upstream_paused(c, 0);
 	if (!c->keep_alive && c->resp_done && c->req_done && c->state != C_TUNNEL && c->file_fd < 0) {
-		conn_close(c);
+		conn_end(c);
 		return;
 	}
 	if (c->state == C_TUNNEL && !c->up && !c->to_client.len) {
@@ -1167,8 +1178,69 @@ static void conn_flush_client(struct ap_conn *c)
 	cycle_done(c);
 }
 
+/* ---- the lingering close ----
+ * An answer sent before the request was read to its end (400, 431, 502 …)
+ * must reach the client: a socket closed while the client's bytes are unread
+ * or still coming makes the kernel send a reset, and the client's TCP then
+ * throws away what it received but had not read yet — the answer. So the
+ * write side is shut once the answer is out (the client reads it to its end),
+ * and what the client still sends is read and dropped until it closes, for
+ * at most AP_LINGER_MS and AP_LINGER_BYTES; past either the connection is
+ * closed as it is (nginx's lingering_close, Go's closeWriteAndWait). */
+
+static void linger_over(void *ud)
+{
+	conn_close(ud);
+}
+
+/* The connection is done once its answer is out: linger or close. */
+static void conn_end(struct ap_conn *c)
+{
+	if (c->lingering)
+		return;
+	if (!c->unread || c->eof || c->closing || !c->io.h || !c->ap->loop) {
+		conn_close(c);
+		return;
+	}
+	c->lingering = 1;
+	up_park_or_drop(c);
+	if (shutdown(kx__io_fd(&c->io), SHUT_WR)) {
+		conn_close(c);
+		return;
+	}
+	set_client_paused(c, 0);
+	c->linger = (struct kx_timer){.fn = linger_over, .ud = c};
+	kx__timer_arm(c->ap->loop, &c->linger, AP_LINGER_MS);
+}
+
+/* Client bytes after an answer that ends the connection: dropped, counted. */
+static void conn_drop_input(struct ap_conn *c)
+{
+	int fd = kx__io_fd(&c->io);
+	char buf[AP_READ];
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n < 0 || (n == 0 && c->lingering) || (c->lingered += (size_t)n) > AP_LINGER_BYTES) {
+			conn_close(c);
+			return;
+		}
+		if (n == 0) {
+			/* the client is done sending; the answer still goes out */
+			set_client_paused(c, 1);
+			c->eof = 1;
+			return;
+		}
+	}
+}
+
 static void conn_read(struct ap_conn *c)
 {
+	if (c->unread) {
+		conn_drop_input(c);
+		return;
+	}
 	char buf[AP_READ];
 	ssize_t n = recv(kx__io_fd(&c->io), buf, sizeof buf, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -1199,6 +1271,8 @@ static void conn_free(struct ap_conn *c)
 			break;
 		}
 	up_drop(c);
+	if (c->lingering)
+		kx__timer_cancel(&c->linger);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	kx__http_free(c->req);

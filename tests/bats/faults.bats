@@ -127,10 +127,15 @@ echo_through() { # port text: the text back through the forward, trying for up t
 	        print("ended: %s after %d bytes" % (e.__class__.__name__, got)); break
 	    if not b:
 	        print("ended: eof after %d bytes" % got); break
+	    if not got:
+	        print("flowing", flush=True)
 	    got += len(b)
 	PY
 	dl=$!
-	sleep 1
+	# mid-transfer means bytes are flowing: a connection kx has not put on the
+	# pod's session yet rightly waits for the next pod instead of ending
+	for _ in $(seq 150); do grep -q '^flowing' "$BATS_TEST_TMPDIR/dl" && break; sleep 0.2; done
+	grep -q '^flowing' "$BATS_TEST_TMPDIR/dl" || fail "the download did not start: $(cat "$BATS_TEST_TMPDIR/dl" "$PF_ERR")"
 	kubectl delete pod fault-pf --grace-period=0 --force >/dev/null 2>&1
 	timeout 30 tail --pid=$dl -f /dev/null ||
 		fail "the download did not end when its pod went away: $(cat "$PF_ERR")"

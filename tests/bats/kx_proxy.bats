@@ -343,6 +343,100 @@ print(json.dumps(d, sort_keys=True))'
 	kill -0 "$PX_PID"
 }
 
+# big_head: a request whose headers are 1 MiB, far over the proxy's limit.
+BIG_HEAD_PY='
+big = b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n"
+ANSWER_431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+BODY_431 = b"\r\n\r\n431 Request Header Fields Too Large"
+def connect(port):
+    import socket, struct
+    s = socket.create_connection(("127.0.0.1", port))
+    # blocking, so one send() is one write of the whole 1 MiB; never forever
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 20, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 20, 0))
+    return s
+def read_all(s):
+    got = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return got
+        got += b
+'
+
+@test "the 431 to 1 MiB of headers sent in one write is read in full, 50 times in a row (lingering close, no reset)" {
+	start_proxy --port=0
+	run python3 -c "$BIG_HEAD_PY"'
+import sys
+full = 0
+for i in range(50):
+    s = connect(int(sys.argv[1]))
+    try:
+        n = s.send(big)
+        if n != len(big):
+            print(f"{i}: only {n} of {len(big)} bytes taken")
+    except OSError as e:
+        print(f"{i}: send: {e}")  # a client that cannot send still reads
+    got = b""
+    try:
+        got = read_all(s)
+    except OSError as e:
+        print(f"{i}: recv: {e}")
+    s.close()
+    if got.startswith(ANSWER_431) and got.endswith(BODY_431):
+        full += 1
+    else:
+        print(f"{i}: answer {got[:60]!r}...{got[-40:]!r}")
+print(f"{full}/50 full answers")
+' "$PORT"
+	assert_output "50/50 full answers"
+	kill -0 "$PX_PID"
+}
+
+@test "the lingering close is bounded: a client that keeps sending is cut, one that never closes is let go" {
+	start_proxy --port=0
+	run python3 -c "$BIG_HEAD_PY"'
+import errno, subprocess, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+# past the byte bound (4 MiB; 64 MiB is beyond it and any socket buffers)
+s = connect(port)
+sent, err = 0, None
+try:
+    sent = s.send(big)
+    chunk = b"a" * 65536
+    while sent < 64 << 20:
+        sent += s.send(chunk)
+except OSError as e:
+    err = e
+s.close()
+cut = err is not None and err.errno in (errno.ECONNRESET, errno.EPIPE)
+print("sender cut" if cut else f"sender not cut after {sent} bytes ({err})")
+# a client that reads the answer and then neither sends nor closes
+s = connect(port)
+got = b""
+try:
+    s.send(big)
+    got = read_all(s)
+except OSError as e:
+    print(f"send or recv: {e}")
+print("answer read" if got.startswith(ANSWER_431) else f"answer {got[:60]!r}")
+me = s.getsockname()[1]
+t0 = time.monotonic()
+while time.monotonic() - t0 < 15:
+    ss = subprocess.run(["ss", "-tnpH", "state", "all", f"( sport = :{port} and dport = :{me} )"],
+                        capture_output=True, text=True).stdout
+    if f"pid={pid}," not in ss:
+        break
+    time.sleep(0.2)
+print("idle client let go" if f"pid={pid}," not in ss else "idle client still held after 15 s")
+s.close()
+' "$PORT" "$PX_PID"
+	assert_output "$(printf 'sender cut\nanswer read\nidle client let go')"
+	# and the proxy still serves
+	run c -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/version"
+	assert_output 200
+}
+
 @test "an unreachable API server: 502 with the reason, and one log line per request" {
 	start_proxy --port=0 --server="https://127.0.0.1:$KX_TEST_DEAD_PORT"
 	run c -w '|%{http_code}' "http://127.0.0.1:$PORT/version"
