@@ -73,10 +73,15 @@ command_paths() {
 	assert_output --regexp '^libkx v[0-9]+\.[0-9]+\.[0-9]+: .+'
 	run env LD_LIBRARY_PATH="$PREFIX/lib" ldd "$BATS_TEST_TMPDIR/hello"
 	assert_line --partial "libkx.so.0 => $PREFIX/lib/libkx.so.0"
-	# Static libkx, the libraries it needs shared (Requires.private).
+	# Static libkx, every object of it (--whole-archive), with only the libraries
+	# libkx.pc names (Requires, Requires.private, Libs.private) linked shared: a
+	# dependency missing from the .pc file fails this link.
+	local pc=$PREFIX/lib/pkgconfig/libkx.pc
 	# shellcheck disable=SC2046
 	cc $CC_SAN -o "$BATS_TEST_TMPDIR/hello-static" "$BATS_TEST_TMPDIR/hello.c" $(pkg-config --cflags libkx) \
-		"$PREFIX/lib/libkx.a" $(pkg-config --libs libcurl libwebsockets libcjson yaml-0.1 openssl zlib libuv libpcre2-8)
+		-Wl,--whole-archive "$PREFIX/lib/libkx.a" -Wl,--no-whole-archive \
+		$(pkg-config --libs $(pkg-config --print-requires libkx) $(pkg-config --print-requires-private libkx)) \
+		$(sed -n 's/^Libs\.private: //p' "$pc")
 	run "$BATS_TEST_TMPDIR/hello-static"
 	assert_success
 	run ldd "$BATS_TEST_TMPDIR/hello-static"

@@ -18,7 +18,9 @@ static void walk(const struct kx_command *const *table, const char *parent, visi
 {
 	for (; table && *table; table++) {
 		char path[256];
-		snprintf(path, sizeof path, "%s%s%s", parent, *parent ? " " : "", (*table)->name);
+		int n = snprintf(path, sizeof path, "%s%s%s", parent, *parent ? " " : "", (*table)->name);
+		if (n < 0 || (size_t)n >= sizeof path)
+			fail_msg("command path too long: \"%s %s\"", parent, (*table)->name);
 		fn(*table, path, ud);
 		walk((*table)->subcommands, path, fn, ud);
 	}
