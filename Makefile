@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Convenience front end. The real build is CMake; these targets are the README's
 # commands: `make demo` and `make test`.
 BUILD ?= build

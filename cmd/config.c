@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx config: read-only views of the merged kubeconfig — view (secrets redacted
  * unless --raw, --minify), get-contexts, current-context. Works on incomplete
  * configs and never touches the network. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx get: list or read resources as kubectl does — the server's own table
  * columns (so every type, CRDs included, gets kubectl's columns), -o
  * json|yaml|name with kubectl's List wrapping, label selectors, all namespaces,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kubectl's global flags, declared once: every command parses them, help lists
  * them under "Global options", completion offers them. */
 #include "kx.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The kx command layer: the command table's row type, the option table type
  * that one declaration per option feeds to the parser, help and completion, and
  * the helpers every command uses to talk to the terminal. Only cmd/ prints. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx's entry point and dispatch: global flags may come before the command (as
  * kubectl allows), subcommands nest; the command table is in commands.c. */
 #include "kx.h"

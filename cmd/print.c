@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Printing shared by commands: documents as -o json / -o yaml, and kubectl's
  * aligned tables (tabwriter with padding 3, the last column unpadded). */
 #include "kx.h"

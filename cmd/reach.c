@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx reach (kx+): every way to a Service in one view — its cluster IP and DNS
  * name, node ports on each node's address, the load balancer's addresses,
  * external IPs, the Ingress rules that send traffic to it (as URLs), the API

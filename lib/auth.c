@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Credentials for requests: static token, a token file re-read when it changes
  * (projected tokens rotate), basic auth, and exec credential plugins
  * (client.authentication.k8s.io v1/v1beta1) run with fork/execvp on an argv, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The size-capped growable buffer (see <kx/buf.h>) and small memory helpers. */
 #include <kx/buf.h>
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Discovery of the server's resource types, as kubectl does it: aggregated
  * discovery (GET /api and /apis as APIGroupDiscoveryList) with a fallback to the
  * legacy per-group-version documents, cached on disk for 6 hours under

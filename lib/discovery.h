@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx internal: the server's resource types from discovery — aggregated
  * (apidiscovery.k8s.io/v2, two requests) or the legacy per-group-version
  * documents — kept in a disk cache like kubectl's, and matched against what a

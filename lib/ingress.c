@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Ingresses from `create ingress` arguments, with kubectl's rule grammar (its
  * Go regexp, run here by PCRE2: same language, ASCII \w), its merging of rules
  * per host, its TLS entries and its messages. */

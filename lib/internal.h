@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx internals shared between lib/ files (the curl `Curl_*` idea): nothing
  * here is public API. */
 #ifndef KX_INTERNAL_H

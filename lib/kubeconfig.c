@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Kubeconfig loading and merging with kubectl's rules: which files (--kubeconfig,
  * KUBECONFIG, ~/.kube/config), how each is read and checked field by field (into the
  * shape client-go's v1 Config has), and how several merge first-wins. Resolving the

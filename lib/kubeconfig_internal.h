@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx internals of kubeconfig handling, shared by lib/kubeconfig*.c, lib/yaml.c and
  * the kubeconfig fuzz target. Nothing here is public API. */
 #ifndef KX_KUBECONFIG_INTERNAL_H

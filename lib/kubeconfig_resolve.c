@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* From a merged kubeconfig to the settings for one cluster and user, with kubectl's
  * rules: context selection, the global flags as overrides, client-go's validation and
  * wording, TLS material read into memory, and the in-cluster service account. */

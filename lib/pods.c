@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Resolving exec/port-forward targets to pods: TYPE/NAME parsing, selectors,
  * kubectl's pod ordering and kx's Ready-only choice, waiting with a watch. */
 #include <kx/pods.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Deep copies of resolved connection settings, so a client never keeps pointers
  * into its caller's kx_config. */
 #include <kx/config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Services as kubectl's `expose` and `create service` generate them, and what an
  * exposable object offers them (selector, ports, protocols, labels). The rules
  * and messages follow kubectl's (pkg/cmd/expose, pkg/cmd/create,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* YAML and JSON documents for libkx: YAML is read with libyaml's event parser under
  * go-yaml v2's scalar rules (what sigs.k8s.io/yaml, and so kubectl, reads) into cJSON,
  * and cJSON is printed the way kubectl's -o yaml and -o json print objects. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # kx proxy vs kubectl proxy: requests/s and p99 latency with wrk on the same
 # small API path, at 1 and 50 connections, and each proxy's peak RSS (VmHWM)
 # after that load. Sourced by bench/run (uses row, $KX, $KUBECTL, $root).

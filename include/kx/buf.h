@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: a growable byte buffer with a size cap. Used for every body, line or
  * document whose size comes from outside, so no input can grow memory unbounded. */
 #ifndef KX_BUF_H

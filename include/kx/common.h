@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: shared definitions of the public API — export macro, error codes, the
  * caller-owned error buffer. Every other public header includes this one. */
 #ifndef KX_COMMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: kubeconfig loading, merging and resolution — kubectl's rules for
  * --kubeconfig, KUBECONFIG (":"-separated, merged first-wins), ~/.kube/config and
  * the in-cluster service account, with the global flags as overrides. */

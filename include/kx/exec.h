@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: running a command in a container (exec), or attaching to its main
  * process (attach), over WebSocket
  * (v5/v4.channel.k8s.io) or SPDY/3.1, with stdin/stdout/stderr pumped from file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: the objects that expose workloads, built as kubectl builds them —
  * Services (`expose`, `create service`), Ingresses (`create ingress` rules) —
  * and what a workload says about itself (selector, ports, protocols, labels).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: JSON and YAML documents. libkx's object model is cJSON (a Debian
  * package); this header makes it part of the public API and adds YAML both ways. */
 #ifndef KX_JSON_H

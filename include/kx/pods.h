@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: from what a user names ("web-0", "pod/web-0", "deploy/web", "svc/web")
  * to a pod, the way kubectl's exec, attach and port-forward resolve it — and
  * kx's stricter choice (Ready pods only) where asked. */

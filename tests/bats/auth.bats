@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Authentication against the real test cluster, each way a kubeconfig can say
 # it: client certificate (files and inline data), token, tokenFile (re-read
 # when it changes), exec credential plugins v1 and v1beta1 (cached, run again

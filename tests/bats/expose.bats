@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx expose against the real cluster: --dry-run=client output equals kubectl's as
 # data for a table of inputs; created services read back with what the API
 # server allocated; errors as kubectl's, with nothing created.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Fault tests (issue 9): the API server killed with SIGKILL mid-forward and
 # mid-exec, a pod deleted mid-transfer, a client that resets its connection
 # mid-transfer, and a full disk under the discovery cache. Every wait is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx get against the real test cluster, compared with kubectl on the same
 # arguments: tables (the server's columns), -o json|yaml|name, selectors, all
 # namespaces, --raw, kubectl's errors, and types found through discovery

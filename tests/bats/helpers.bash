@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by every bats file: the kx binary under test (KX_BIN, default
 # build/kx), kubectl as the reference (KUBECTL, default the pinned kubectl that
 # tests/cluster/build-binaries builds: the API server's version), bats-support/

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Installation and packaging: `cmake --install` into a scratch prefix (binary,
 # libkx shared+static, headers, libkx.pc, completions where the shells look,
 # man page, kubectl plugin), a program built against libkx with pkg-config,
@@ -40,7 +41,7 @@ command_paths() {
 	for f in bin/kx bin/kubectl_complete-kx lib/libkx.a lib/libkx.so.0.1.0 include/kx/client.h \
 		include/kx/common.h lib/pkgconfig/libkx.pc share/man/man1/kx.1 \
 		share/bash-completion/completions/kx share/zsh/site-functions/_kx \
-		share/fish/vendor_completions.d/kx.fish; do
+		share/fish/vendor_completions.d/kx.fish share/doc/kx/LICENSE; do
 		[ -s "$PREFIX/$f" ] || { echo "missing: $f" >&2; return 1; }
 	done
 	assert_equal "$(readlink "$PREFIX/bin/kubectl-kx")" kx

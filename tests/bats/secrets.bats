@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Secrets audit (issue 9): for every kind of credential the test cluster offers —
 # client certificate files and inline data, bearer tokens, exec plugins (v1 and
 # v1beta1, returning a token or a client certificate and key), basic auth, and a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Proves the test cluster with kubectl: pods, exec (exit codes, stdin EOF),
 # port-forward (echo, sink, source, http through a service), logs, and the
 # kubeconfig's contexts (client cert inline, token, exec plugin v1/v1beta1,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the size-capped buffer and the error buffer. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests over the whole command table: what help, completion and the man
  * page rely on — every command has examples, every completion source a table
  * names exists, and the man page has a section for every command and a line

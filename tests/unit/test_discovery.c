@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for discovery: parsing the documents a 1.34 API server sent
  * (tests/unit/data/discovery/, aggregated and legacy), kubectl's name matching,
  * the built-in table, and the disk cache — location, expiry, modes, atomic

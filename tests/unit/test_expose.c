@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the exposure objects (kx/expose.h): create ingress's rule
  * grammar, merging and TLS entries; expose's and create service's Services;
  * what a workload offers a Service. Expected objects are kubectl 1.33's output

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for kubeconfig loading: kubectl's file rules and first-wins merge,
  * relative paths, the global flags, namespaces, the in-cluster service account, and
  * the errors (worded like kubectl's where kubectl has words for them). */

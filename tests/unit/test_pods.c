@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for pod choice (kubectl's ordering, kx's Ready-only rule), target
  * parsing and selectors. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for proxy selection: proxy-url parsing, HTTPS_PROXY/HTTP_PROXY and
  * NO_PROXY matching (hosts, suffixes, CIDRs, "*", host:port entries). */
 #include <stdarg.h>
