@@ -6,6 +6,7 @@
  * against resource names the way kubectl's REST mapper matches them. */
 #include "discovery.h"
 #include "internal.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,9 +14,6 @@
 kx_err kx__fail(struct kx_errbuf *eb, kx_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Read a whole file into memory, capped at max bytes. *out is NUL-terminated. */
-kx_err kx__read_file(const char *path, size_t max, char **out, size_t *len, struct kx_errbuf *eb);
-
 /* strdup that tolerates NULL (returns NULL for NULL). */
 char *kx__strdup(const char *s);
 

@@ -20,6 +20,7 @@
 #include <kx/config.h>
 #include "discovery.h"
 #include "internal.h"
+#include "fsutil.h"
 
 static char dir[256];
 

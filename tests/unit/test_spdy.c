@@ -16,6 +16,7 @@
 
 #include <kx/buf.h>
 #include "internal.h"
+#include "fsutil.h"
 #include "spdy.h"
 
 #ifndef KX_TEST_DATA
