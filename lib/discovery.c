@@ -2,7 +2,8 @@
 /* Discovery of the server's resource types, as kubectl does it: aggregated
  * discovery (GET /api and /apis as APIGroupDiscoveryList) with a fallback to the
  * legacy per-group-version documents, cached on disk for 6 hours under
- * $XDG_CACHE_HOME/kx/discovery/<host_port>/ (written atomically), and matched
+ * <cache dir>/discovery/<host_port>/ (kubectl's --cache-dir, default ~/.kube/cache;
+ * written atomically), and matched
  * against resource names the way kubectl's REST mapper matches them. */
 #include "discovery.h"
 #include "internal.h"
@@ -248,17 +249,12 @@ kx_err kx__discovery_from_json(const cJSON *doc, struct kx__discovery *d, struct
 
 /* ------------------------------------------------------------------ the cache */
 
-char *kx__discovery_cache_dir(const char *host)
+char *kx__discovery_cache_dir(const char *base, const char *host)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	struct kx_buf b = KX_BUF_INIT(8192);
-	kx_err err;
-	if (xdg && *xdg == '/')
-		err = kx_buf_printf(&b, "%s/kx/discovery/", xdg);
-	else if (home && *home)
-		err = kx_buf_printf(&b, "%s/.cache/kx/discovery/", home);
-	else
+	if (!base || !*base)
 		return NULL;
+	struct kx_buf b = KX_BUF_INIT(8192);
+	kx_err err = kx_buf_printf(&b, "%s%sdiscovery/", base, base[strlen(base) - 1] == '/' ? "" : "/");
 	size_t start = b.len;
 	if (!err)
 		err = kx_buf_appends(&b, host && *host ? host : "default");
@@ -544,15 +540,15 @@ kx_err kx__discovery_load(struct kx_client *c, int refresh, struct kx__discovery
 {
 	/* Keyed like kubectl's: host_port, plus the URL's path when the server sits
 	 * behind a path prefix (two clusters behind one proxy host stay apart). */
-	const char *server = kx_client_server(c), *sep = strstr(server, "://");
-	char key[512];
-	const char *rest = sep ? sep + 3 : server;
-	size_t hostlen = strcspn(rest, "/?#");
-	snprintf(key, sizeof key, "%s%.*s", kx_client_host(c), (int)strcspn(rest + hostlen, "?#"), rest + hostlen);
-	for (size_t l = strlen(key); l && key[l - 1] == '/'; l--)
-		key[l - 1] = '\0';
-	char *dir = kx__discovery_cache_dir(key);
-	kx_err err = KX_OK;
+	struct kx__conn_info ci;
+	kx_err err = kx__client_conn_info(c, &ci, eb);
+	const char *base = ci.rc ? ci.rc->cache_dir : NULL;
+	kx__memzero(&ci.creds, sizeof ci.creds);
+	if (err)
+		return err;
+	char key[600];
+	snprintf(key, sizeof key, "%s%s", kx_client_host(c), ci.path_prefix);
+	char *dir = kx__discovery_cache_dir(base, key);
 	if (from_cache)
 		*from_cache = 0;
 	if (dir && !refresh && !kx__discovery_cache_read(dir, KX_DISCOVERY_TTL_SECONDS, time(NULL), d)) {

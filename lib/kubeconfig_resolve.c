@@ -633,8 +633,8 @@ out:
 	return err;
 }
 
-kx_err kx__config_resolve(struct kx_config *cfg, const struct kx_config_overrides *ov,
-			  struct kx_errbuf *eb)
+static kx_err resolve_context(struct kx_config *cfg, const struct kx_config_overrides *ov,
+			      struct kx_errbuf *eb)
 {
 	struct selection s = {.default_namespace = "default"};
 	const struct kx__kc_entry *ctx = NULL, *cl = NULL, *us = NULL;
@@ -678,4 +678,28 @@ kx_err kx__config_resolve(struct kx_config *cfg, const struct kx_config_override
 				"invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable");
 	}
 	return build_rest(cfg, ov, &s, eb);
+}
+
+/* kubectl's cache directory: --cache-dir, else $KUBECACHEDIR, else ~/.kube/cache;
+ * none without a home, or when the cache is turned off (kx+). */
+static kx_err resolve_cache_dir(struct kx_config *cfg, const struct kx_config_overrides *ov,
+				struct kx_errbuf *eb)
+{
+	const char *dir = nz(ov->cache_dir) ? ov->cache_dir : nz(getenv("KUBECACHEDIR"));
+	char *home_dir = NULL;
+	if (ov->no_cache)
+		dir = NULL;
+	else if (!dir && nz(getenv("HOME")) && !(dir = home_dir = kx__path_join(getenv("HOME"), ".kube/cache")))
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	int ok = 1;
+	cfg->rest.cache_dir = keep_str(cfg, dir, 0, &ok);
+	free(home_dir);
+	return ok ? KX_OK : kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+}
+
+kx_err kx__config_resolve(struct kx_config *cfg, const struct kx_config_overrides *ov,
+			  struct kx_errbuf *eb)
+{
+	kx_err err = resolve_context(cfg, ov, eb);
+	return err ? err : resolve_cache_dir(cfg, ov, eb);
 }

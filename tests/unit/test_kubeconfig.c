@@ -30,6 +30,7 @@ static int env_reset(void **state)
 	unsetenv("KUBERNETES_SERVICE_PORT");
 	unsetenv("KX_SERVICEACCOUNT_DIR");
 	unsetenv("POD_NAMESPACE");
+	unsetenv("KUBECACHEDIR");
 	setenv("HOME", "/nonexistent-kx-test-home", 1);
 	return 0;
 }
@@ -883,6 +884,41 @@ static int remove_tmpdir(void **state)
 	return rmdir(tmpdir);
 }
 
+/* kubectl's cache directory: --cache-dir, else KUBECACHEDIR, else ~/.kube/cache;
+ * kx+ turns it off. */
+static void cache_dir_resolution(void **state)
+{
+	(void)state;
+	struct kx_config_overrides ov = KX_CONFIG_OVERRIDES_INIT;
+	ov.kubeconfig = DATA "a/config";
+	struct kx_config *cfg = load_ok(&ov);
+	assert_string_equal(kx_config_rest(cfg)->cache_dir, "/nonexistent-kx-test-home/.kube/cache");
+	kx_config_free(cfg);
+	setenv("KUBECACHEDIR", "/env/cache", 1);
+	cfg = load_ok(&ov);
+	assert_string_equal(kx_config_rest(cfg)->cache_dir, "/env/cache");
+	kx_config_free(cfg);
+	ov.cache_dir = "rel/dir";
+	cfg = load_ok(&ov);
+	assert_string_equal(kx_config_rest(cfg)->cache_dir, "rel/dir");
+	kx_config_free(cfg);
+	ov.cache_dir = ""; /* empty is the default, as kubectl's */
+	cfg = load_ok(&ov);
+	assert_string_equal(kx_config_rest(cfg)->cache_dir, "/env/cache");
+	kx_config_free(cfg);
+	ov.no_cache = 1;
+	cfg = load_ok(&ov);
+	assert_null(kx_config_rest(cfg)->cache_dir);
+	kx_config_free(cfg);
+	/* no home, nothing set: no disk cache */
+	ov.no_cache = 0;
+	unsetenv("KUBECACHEDIR");
+	unsetenv("HOME");
+	cfg = load_ok(&ov);
+	assert_null(kx_config_rest(cfg)->cache_dir);
+	kx_config_free(cfg);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, env_reset)
@@ -911,6 +947,7 @@ int main(void)
 		T(huge_and_unreadable_files),
 		T(secrets_stay_out_of_errors),
 		T(overrides_are_copied),
+		T(cache_dir_resolution),
 	};
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
