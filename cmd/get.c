@@ -674,43 +674,6 @@ static char *cell_text(const cJSON *cell)
 	return b.data ? kx_buf_steal(&b) : xstrdup("");
 }
 
-/* Visible width: code points, as Go's tabwriter counts them. */
-static size_t text_width(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
-/* Go's tabwriter as kubectl sets it up (minwidth 6, padding 3, spaces): every
- * column but the last padded to max(6, widest + 3). */
-static void print_grid(const struct kx_table *t)
-{
-	if (!t->nrows || !t->ncols)
-		return;
-	size_t *width = calloc(t->ncols, sizeof *width);
-	if (!width)
-		return;
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t c = 0; c + 1 < t->ncols; c++) {
-			size_t w = text_width(t->cells[r * t->ncols + c]) + 3;
-			if (w > width[c])
-				width[c] = w;
-		}
-	for (size_t r = 0; r < t->nrows; r++) {
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			fputs(s, stdout);
-			if (c + 1 < t->ncols)
-				for (size_t pad = text_width(s); pad < (width[c] > 6 ? width[c] : 6); pad++)
-					putchar(' ');
-		}
-		putchar('\n');
-	}
-	free(width);
-}
-
 /* Rows of one Table into the group's grid, with kubectl's decorations: a
  * NAMESPACE column first (-A), "kind/" before names (several types). */
 static void add_table(struct get *g, const struct type *ty, const cJSON *table,
@@ -830,7 +793,7 @@ static int print_tables(struct get *g)
 		if (grid.nrows) {
 			if (g->wrote && !o.no_headers)
 				putchar('\n');
-			print_grid(&grid);
+			kx_table_print(stdout, &grid);
 			g->wrote = 1;
 		}
 		kx_table_free(&grid);
