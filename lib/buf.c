@@ -157,13 +157,15 @@ char *kx__strdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *val)
+kx_err kx_buf_query(struct kx_buf *b, const char *key, const char *val)
 {
 	kx_err err = kx_buf_printf(b, "%c%s=", b->data && strchr(b->data, '?') ? '&' : '?', key);
 	for (const unsigned char *p = (const unsigned char *)val; !err && *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		    strchr("-_.~", *p))
 			err = kx_buf_append(b, p, 1);
+		else if (*p == ' ')
+			err = kx_buf_append(b, "+", 1);
 		else
 			err = kx_buf_printf(b, "%%%02X", *p);
 	}

@@ -6,6 +6,7 @@
  * written atomically), and matched
  * against resource names the way kubectl's REST mapper matches them. */
 #include "discovery.h"
+#include <kx/json.h>
 #include "internal.h"
 #include "fsutil.h"
 
@@ -54,12 +55,6 @@ void kx__discovery_free(struct kx__discovery *d)
 	free(d->items);
 	d->items = NULL;
 	d->n = d->cap = 0;
-}
-
-static const char *str_item(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
 }
 
 /* Copy a JSON array's non-empty strings; anything else gives an empty list. */
@@ -124,23 +119,23 @@ static kx_err add_resource(struct kx__discovery *d, const char *group, const cha
 kx_err kx__discovery_add_aggregated(struct kx__discovery *d, const cJSON *list,
 				    struct kx_errbuf *eb)
 {
-	const char *kind = str_item(list, "kind");
+	const char *kind = kx_json_str(list, "kind");
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
 	if (!kind || strcmp(kind, "APIGroupDiscoveryList") || !cJSON_IsArray(items))
 		return kx__fail(eb, KX_ERR_PROTOCOL, "discovery: not an APIGroupDiscoveryList");
 	const cJSON *group;
 	cJSON_ArrayForEach(group, items) {
-		const char *gname = str_item(cJSON_GetObjectItemCaseSensitive(group, "metadata"), "name");
+		const char *gname = kx_json_str(cJSON_GetObjectItemCaseSensitive(group, "metadata"), "name");
 		const cJSON *version;
 		cJSON_ArrayForEach(version, cJSON_GetObjectItemCaseSensitive(group, "versions")) {
-			const char *vname = str_item(version, "version");
+			const char *vname = kx_json_str(version, "version");
 			const cJSON *res;
 			cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(version, "resources")) {
-				const char *scope = str_item(res, "scope");
+				const char *scope = kx_json_str(res, "scope");
 				kx_err err = add_resource(
-					d, gname, vname, str_item(res, "resource"),
-					str_item(res, "singularResource"),
-					str_item(cJSON_GetObjectItemCaseSensitive(res, "responseKind"), "kind"),
+					d, gname, vname, kx_json_str(res, "resource"),
+					kx_json_str(res, "singularResource"),
+					kx_json_str(cJSON_GetObjectItemCaseSensitive(res, "responseKind"), "kind"),
 					cJSON_GetObjectItemCaseSensitive(res, "shortNames"),
 					cJSON_GetObjectItemCaseSensitive(res, "categories"),
 					scope && !strcmp(scope, "Namespaced"));
@@ -155,7 +150,7 @@ kx_err kx__discovery_add_aggregated(struct kx__discovery *d, const cJSON *list,
 kx_err kx__discovery_add_resource_list(struct kx__discovery *d, const cJSON *list,
 				       struct kx_errbuf *eb)
 {
-	const char *gv = str_item(list, "groupVersion");
+	const char *gv = kx_json_str(list, "groupVersion");
 	const cJSON *resources = cJSON_GetObjectItemCaseSensitive(list, "resources");
 	if (!gv || !cJSON_IsArray(resources))
 		return kx__fail(eb, KX_ERR_PROTOCOL, "discovery: not an APIResourceList");
@@ -171,8 +166,8 @@ kx_err kx__discovery_add_resource_list(struct kx__discovery *d, const cJSON *lis
 	}
 	const cJSON *res;
 	cJSON_ArrayForEach(res, resources) {
-		kx_err err = add_resource(d, group, version, str_item(res, "name"),
-					  str_item(res, "singularName"), str_item(res, "kind"),
+		kx_err err = add_resource(d, group, version, kx_json_str(res, "name"),
+					  kx_json_str(res, "singularName"), kx_json_str(res, "kind"),
 					  cJSON_GetObjectItemCaseSensitive(res, "shortNames"),
 					  cJSON_GetObjectItemCaseSensitive(res, "categories"),
 					  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "namespaced")));
@@ -225,7 +220,7 @@ fail:
 
 kx_err kx__discovery_from_json(const cJSON *doc, struct kx__discovery *d, struct kx_errbuf *eb)
 {
-	const char *kind = str_item(doc, "kind");
+	const char *kind = kx_json_str(doc, "kind");
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "version");
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "resources");
 	if (!kind || strcmp(kind, "KxDiscoveryCache") || !cJSON_IsNumber(ver) ||
@@ -233,9 +228,9 @@ kx_err kx__discovery_from_json(const cJSON *doc, struct kx__discovery *d, struct
 		return kx__fail(eb, KX_ERR_PROTOCOL, "discovery cache: unknown format");
 	const cJSON *o;
 	cJSON_ArrayForEach(o, arr) {
-		kx_err err = add_resource(d, str_item(o, "group"), str_item(o, "version"),
-					  str_item(o, "resource"), str_item(o, "singular"),
-					  str_item(o, "kind"),
+		kx_err err = add_resource(d, kx_json_str(o, "group"), kx_json_str(o, "version"),
+					  kx_json_str(o, "resource"), kx_json_str(o, "singular"),
+					  kx_json_str(o, "kind"),
 					  cJSON_GetObjectItemCaseSensitive(o, "shortNames"),
 					  cJSON_GetObjectItemCaseSensitive(o, "categories"),
 					  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "namespaced")));
@@ -496,12 +491,12 @@ static kx_err fetch_legacy(struct kx_client *c, struct kx__discovery *d, const c
 	const cJSON *g;
 	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(groups, "groups")) {
 		const char *preferred =
-			str_item(cJSON_GetObjectItemCaseSensitive(g, "preferredVersion"), "groupVersion");
+			kx_json_str(cJSON_GetObjectItemCaseSensitive(g, "preferredVersion"), "groupVersion");
 		if (preferred && (err = fetch_group_version(c, d, "/apis", preferred, eb)))
 			break;
 		const cJSON *gv;
 		cJSON_ArrayForEach(gv, cJSON_GetObjectItemCaseSensitive(g, "versions")) {
-			const char *name = str_item(gv, "groupVersion");
+			const char *name = kx_json_str(gv, "groupVersion");
 			if (!name || (preferred && !strcmp(name, preferred)))
 				continue;
 			if ((err = fetch_group_version(c, d, "/apis", name, eb)))
@@ -520,7 +515,7 @@ static kx_err fetch(struct kx_client *c, struct kx__discovery *d, struct kx_errb
 	kx_err err = get_doc(c, "/api", accept_aggregated, &api, eb);
 	if (err)
 		return err;
-	const char *kind = str_item(api, "kind");
+	const char *kind = kx_json_str(api, "kind");
 	if (kind && !strcmp(kind, "APIGroupDiscoveryList")) {
 		if (!(err = kx__discovery_add_aggregated(d, api, eb)) &&
 		    !(err = get_doc(c, "/apis", accept_aggregated, &apis, eb)))

@@ -21,9 +21,8 @@ char *kx__strdup(const char *s);
 void kx__free_secret(char *s);
 void kx__memzero(void *p, size_t n);
 
-struct kx_buf;
-/* Append "?key=value" or "&key=value" with value URL-encoded. */
-kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *value);
+/* The old internal name of kx_buf_query (<kx/buf.h>), until its last users move. */
+#define kx__buf_query kx_buf_query
 
 /* proxy.c: the HTTP proxy for a connection (client-go's rules). */
 struct kx__proxy {

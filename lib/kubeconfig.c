@@ -236,13 +236,6 @@ static const char *name_of(const cJSON *it)
 	return cJSON_IsString(n) ? n->valuestring : "";
 }
 
-static int by_key(const void *a, const void *b)
-{
-	const struct child *x = a, *y = b;
-	int c = strcmp(x->item->string, y->item->string);
-	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
-}
-
 static int by_name(const void *a, const void *b)
 {
 	const struct child *x = a, *y = b;
@@ -250,8 +243,8 @@ static int by_name(const void *a, const void *b)
 	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-/* Sort the members of an object (by_key) or the elements of a list (by_name) in place;
- * ties keep their order. 0 when out of memory. */
+/* Sort the elements of a list in place (by_name); ties keep their order. 0 when out
+ * of memory. (Objects' keys: kx_json_sort_keys.) */
 static int sort_children(cJSON *parent, int (*cmp)(const void *, const void *))
 {
 	size_t n = 0;
@@ -289,31 +282,10 @@ static kx_err sort_named(struct loader *l, cJSON *arr, const char *path)
 
 /* A deep copy with every mapping's keys sorted bytewise: client-go holds extensions
  * as Go maps, so kubectl prints them in that order. */
-static cJSON *copy_sorted(const cJSON *v, int depth)
+static cJSON *copy_sorted(const cJSON *v)
 {
-	if (depth > 100 || !(cJSON_IsObject(v) || cJSON_IsArray(v)))
-		return cJSON_Duplicate(v, 1);
-	cJSON *c = cJSON_IsObject(v) ? cJSON_CreateObject() : cJSON_CreateArray();
-	if (!c)
-		return NULL;
-	for (const cJSON *it = v->child; it; it = it->next) {
-		cJSON *d = copy_sorted(it, depth + 1);
-		if (!d) {
-			cJSON_Delete(c);
-			return NULL;
-		}
-		if (!(d->type & cJSON_StringIsConst))
-			cJSON_free(d->string);
-		d->string = NULL;
-		if (it->string && !(d->string = kx__strdup(it->string))) {
-			cJSON_Delete(d);
-			cJSON_Delete(c);
-			return NULL;
-		}
-		d->type &= ~cJSON_StringIsConst;
-		cJSON_AddItemToArray(c, d);
-	}
-	if (cJSON_IsObject(c) && !sort_children(c, by_key)) {
+	cJSON *c = cJSON_Duplicate(v, 1);
+	if (c && kx_json_sort_keys(c)) {
 		cJSON_Delete(c);
 		return NULL;
 	}
@@ -339,7 +311,7 @@ static kx_err norm_pairs(struct loader *l, const cJSON *v, const char *path, int
 			if ((err = normalize(l, it, f_ext, p, &o)))
 				return err;
 			const cJSON *e = member(it, "extension");
-			if (!add_item(o, "extension", e ? copy_sorted(e, 0) : cJSON_CreateNull())) {
+			if (!add_item(o, "extension", e ? copy_sorted(e) : cJSON_CreateNull())) {
 				cJSON_Delete(o);
 				return oom(l);
 			}
@@ -387,7 +359,7 @@ static kx_err norm_map(struct loader *l, const cJSON *v, const char *path, int l
 		cJSON_AddItemToArray(*out, val);
 	}
 	/* Go's maps print sorted by key */
-	if (!sort_children(*out, by_key))
+	if (kx_json_sort_keys(*out))
 		return oom(l);
 	return KX_OK;
 }

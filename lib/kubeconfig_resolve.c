@@ -33,15 +33,15 @@ static const char *nz(const char *s)
 }
 
 /* A non-empty string member of a normalized object, or NULL. */
+/* A non-empty string member (client-go treats "" as unset), else NULL. */
 static const char *str_of(const cJSON *obj, const char *key)
 {
-	const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-	return cJSON_IsString(v) && *v->valuestring ? v->valuestring : NULL;
+	return nz(kx_json_str(obj, key));
 }
 
 static int bool_of(const cJSON *obj, const char *key)
 {
-	return cJSON_IsTrue(obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL);
+	return cJSON_IsTrue(kx_json_get(obj, key));
 }
 
 /* ------------------------------------------------ allocations owned by cfg */

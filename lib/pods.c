@@ -158,7 +158,7 @@ static long restarts(const cJSON *pod)
 
 static const char *str_at(const cJSON *o, const char *a, const char *b)
 {
-	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, a), b));
+	const char *s = kx_json_str(kx_json_get(o, a), b);
 	return s ? s : "";
 }
 
@@ -261,10 +261,15 @@ kx_err kx_pod_resolve(struct kx_client *c, const char *ns, const char *target,
 		/* A named pod: kubectl takes it as it is; kx+ may wait for it to qualify. */
 		if (pick == KX_PICK_READY && (!obj || !qualifies(obj, pick)) && timeout_ms > 0) {
 			struct wait_ctx w = {.pick = pick, .name = name};
-			char wpath[1024];
-			snprintf(wpath, sizeof wpath, "/api/v1/namespaces/%s/pods?watch=1&fieldSelector=metadata.name%%3D%s&timeoutSeconds=%ld",
-				 ns, name, (timeout_ms + 999) / 1000);
-			kx_client_watch(c, wpath, timeout_ms + 1000, on_event, &w, NULL);
+			struct kx_buf wpath = KX_BUF_INIT(0);
+			char by_name[512], secs[32];
+			snprintf(by_name, sizeof by_name, "metadata.name=%s", name);
+			snprintf(secs, sizeof secs, "%ld", (timeout_ms + 999) / 1000);
+			if (!kx_buf_printf(&wpath, "/api/v1/namespaces/%s/pods", ns) &&
+			    !kx_buf_query(&wpath, "watch", "1") && !kx_buf_query(&wpath, "fieldSelector", by_name) &&
+			    !kx_buf_query(&wpath, "timeoutSeconds", secs))
+				kx_client_watch(c, wpath.data, timeout_ms + 1000, on_event, &w, NULL);
+			kx_buf_free(&wpath);
 			if (w.found) {
 				cJSON_Delete(obj);
 				obj = w.found;
@@ -284,7 +289,7 @@ kx_err kx_pod_resolve(struct kx_client *c, const char *ns, const char *target,
 		goto done;
 	kx_buf_free(&path);
 	if ((err = kx_resource_path(c, "pods", ns, NULL, NULL, &path, eb)) ||
-	    (err = kx__buf_query(&path, "labelSelector", sel.data)) ||
+	    (err = kx_buf_query(&path, "labelSelector", sel.data)) ||
 	    (err = kx_client_get(c, path.data, &list, eb)))
 		goto done;
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
@@ -296,7 +301,7 @@ kx_err kx_pod_resolve(struct kx_client *c, const char *ns, const char *target,
 		long left = deadline - now_ms();
 		kx_buf_free(&path);
 		if (left > 0 && !(err = kx_resource_path(c, "pods", ns, NULL, NULL, &path, eb)) &&
-		    !(err = kx__buf_query(&path, "labelSelector", sel.data)) &&
+		    !(err = kx_buf_query(&path, "labelSelector", sel.data)) &&
 		    !(err = kx_buf_printf(&path, "&watch=1&resourceVersion=%s&timeoutSeconds=%ld", rv,
 					  (left + 999) / 1000))) {
 			kx_err werr = kx_client_watch(c, path.data, left + 1000, on_event, &w, NULL);

@@ -91,8 +91,4 @@ KX_API kx_err kx_ingress_rule_check(const char *rule, struct kx_errbuf *eb);
  * does. Rules kubectl accepts but then crashes on are refused as invalid. */
 KX_API kx_err kx_ingress_build(const struct kx_ingress_spec *s, cJSON **out, struct kx_errbuf *eb);
 
-/* Add key=value to a JSON object keeping keys sorted (Go marshals maps so),
- * replacing an existing key. */
-KX_API kx_err kx_json_map_set(cJSON *map, const char *key, const char *value);
-
 #endif
