@@ -19,7 +19,10 @@ fi
 
 # Every kx run in a test is bounded in time: a hang is a failure, not a stuck suite.
 kx() { timeout "${KX_TIMEOUT:-30}" "$KX_BIN" "$@"; }
-kubectl() { timeout "${KX_TIMEOUT:-30}" "$KUBECTL" "$@"; }
+# kubectl keeps its own discovery cache (its default, warmed by tests/cluster/up) even
+# when a test points kx's at a fresh directory with KUBECACHEDIR: a cold cache makes
+# kubectl log discovery errors that are not what the test compares.
+kubectl() { timeout "${KX_TIMEOUT:-30}" env -u KUBECACHEDIR "$KUBECTL" "$@"; }
 
 need_cluster() {
 	[ -n "${KUBECONFIG:-}" ] && [ -f "$KUBECONFIG" ] || skip "test cluster is not up (tests/cluster/up)"
