@@ -4,6 +4,7 @@
 #ifndef KX_INTERNAL_H
 #define KX_INTERNAL_H
 
+#include <kx/buf.h>
 #include <kx/common.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,12 +35,6 @@ struct kx__proxy {
 kx_err kx__proxy_for(const char *proxy_url, int tls, const char *host, struct kx__proxy *out,
 		     struct kx_errbuf *eb);
 int kx__no_proxy(const char *host);
-
-/* pods.c: the best pod of a list by kubectl's order (assigned > Running > Ready
- * > longer Ready > fewer restarts > older); need_qualified: only pods that
- * qualify for pick (Running; or Running and Ready for KX_PICK_READY). */
-#include <kx/pods.h>
-const cJSON *kx__pods_pick_best(const cJSON *items, enum kx_pod_pick pick, int need_qualified);
 
 /* tlserr.c: an OpenSSL verify result in Go's crypto/x509 words. */
 const char *kx__x509_words(long verify_result);

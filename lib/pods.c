@@ -3,6 +3,7 @@
  * kubectl's pod ordering and kx's Ready-only choice, waiting with a watch. */
 #include <kx/pods.h>
 #include "internal.h"
+#include "pods_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,12 +9,6 @@
 #include <kx/client.h>
 #include <kx/common.h>
 
-enum kx_transport {
-	KX_TRANSPORT_AUTO = 0,  /* WebSocket first, SPDY when the upgrade fails (kubectl's rule) */
-	KX_TRANSPORT_WEBSOCKET,
-	KX_TRANSPORT_SPDY,
-};
-
 /* KX_TRANSPORT_AUTO unless KX_TRANSPORT=websocket|spdy is set in the
  * environment; an unknown value is an error naming it. */
 KX_API kx_err kx_transport_from_env(enum kx_transport *out, struct kx_errbuf *eb);

@@ -10,6 +10,7 @@
 
 #include <kx/pods.h>
 #include "internal.h"
+#include "pods_internal.h"
 
 static cJSON *pod(const char *name, const char *node, const char *phase, const char *ready,
 		  const char *ready_since, int restarts, const char *created)
