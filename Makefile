@@ -1,10 +1,12 @@
+# SPDX-License-Identifier: Apache-2.0
 # Convenience front end. The real build is CMake; these targets are the README's
 # commands: `make demo` and `make test`.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+RELEASE_BUILD ?= build-release
 JOBS ?= $(shell nproc)
 
-.PHONY: all build asan test unit demo bench bench-report fuzz clean cluster-up cluster-down
+.PHONY: all build asan release test unit demo bench bench-report fuzz clean cluster-up cluster-down
 
 all: build
 
@@ -13,8 +15,13 @@ build:
 	@cmake --build $(BUILD) -j $(JOBS)
 
 asan:
-	@cmake -S . -B $(ASAN_BUILD) -DKX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DKX_WERROR=ON -DKX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# As a packager builds: Release, the default options (no -Werror), with the unit tests.
+release:
+	@cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE_BUILD) -j $(JOBS)
 
 # Everything: deps, both builds, unit tests, the real cluster, bats suites
 # (plain and under sanitizers), brief fuzz runs. Brings the cluster down even
@@ -45,4 +52,4 @@ cluster-down:
 	@tests/cluster/down
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) build-fuzz

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Load for port-forward benchmarks against an echo server at 127.0.0.1:PORT.
 
   pf_load.py PORT pingpong N     median round trip (µs) of 1-byte ping-pongs on one connection

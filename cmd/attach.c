@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx attach: attach to the main process of a running container — exec's
  * session without a command (same flags, transports and exit rules). */
 #include "kx.h"

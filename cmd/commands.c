@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one table of commands: adding a command is one row here, one file in
  * cmd/, one bats file and one section of the man page. */
 #include "kx.h"

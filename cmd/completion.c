@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx completion: prints the shell script that loads completion for kx. The
  * scripts are thin: every candidate comes from `kx __complete` (complete.c). */
 #include "kx.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx config: read-only views of the merged kubeconfig — view (secrets redacted
  * unless --raw, --minify), get-contexts, current-context. Works on incomplete
  * configs and never touches the network. */
@@ -48,9 +49,7 @@ static const cJSON *named(const cJSON *list, const char *name)
 
 static const char *field(const cJSON *obj, const char *inner, const char *key)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-		inner ? cJSON_GetObjectItemCaseSensitive(obj, inner) : obj, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return kx_json_str(inner ? kx_json_get(obj, inner) : obj, key);
 }
 
 /* Replace secret values as kubectl does without --raw. */
@@ -88,7 +87,8 @@ static void keep_only(cJSON *doc, const char *list, const char *name)
 	cJSON_ReplaceItemInObjectCaseSensitive(doc, list, keep);
 }
 
-/* kubectl's key order for the Config object. */
+/* kubectl's key order for the Config object; preferences only when it holds
+ * something (kubectl 1.34 leaves an empty one out). */
 static cJSON *ordered(const cJSON *merged)
 {
 	static const char *const keys[] = {"kind", "apiVersion", "preferences", "clusters",
@@ -96,14 +96,14 @@ static cJSON *ordered(const cJSON *merged)
 	cJSON *out = cJSON_CreateObject();
 	for (int i = 0; keys[i]; i++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(merged, keys[i]);
+		if (!strcmp(keys[i], "preferences") && (!v || !v->child))
+			continue;
 		if (v)
 			cJSON_AddItemToObject(out, keys[i], cJSON_Duplicate(v, 1));
 		else if (!strcmp(keys[i], "kind"))
 			cJSON_AddStringToObject(out, "kind", "Config");
 		else if (!strcmp(keys[i], "apiVersion"))
 			cJSON_AddStringToObject(out, "apiVersion", "v1");
-		else if (!strcmp(keys[i], "preferences"))
-			cJSON_AddObjectToObject(out, "preferences");
 		else if (!strcmp(keys[i], "current-context"))
 			cJSON_AddStringToObject(out, "current-context", "");
 		else if (strcmp(keys[i], "extensions"))

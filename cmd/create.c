@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx create: objects from flags, as kubectl's generators build them —
  * `create service clusterip|nodeport|loadbalancer|externalname` and
  * `create ingress` — printed (--dry-run=client), checked by the server

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx expose: a Service for a pod, service, replication controller, deployment,
  * replica set or (kx+) stateful set, with the selector, ports, protocols and
  * labels read from it as kubectl reads them; kx+ --node-port. */

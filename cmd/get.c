@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx get: list or read resources as kubectl does — the server's own table
  * columns (so every type, CRDs included, gets kubectl's columns), -o
  * json|yaml|name with kubectl's List wrapping, label selectors, all namespaces,
@@ -77,17 +78,6 @@ struct get {
 
 /* ---------------------------------------------------------------- helpers */
 
-static const cJSON *item(const cJSON *obj, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(obj, key);
-}
-
-static const char *str(const cJSON *obj, const char *key)
-{
-	const cJSON *v = item(obj, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static char *xstrdup(const char *s)
 {
 	char *d = strdup(s ? s : "");
@@ -96,57 +86,6 @@ static char *xstrdup(const char *s)
 		exit(KX_EXIT_FAIL);
 	}
 	return d;
-}
-
-/* Append "?key=value" or "&key=value", the value escaped as Go's
- * url.QueryEscape does. */
-static kx_err add_query(struct kx_buf *b, const char *key, const char *value)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	kx_err err = kx_buf_printf(b, "%c%s=", strchr(b->data ? b->data : "", '?') ? '&' : '?', key);
-	for (const unsigned char *p = (const unsigned char *)value; !err && *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-_.~", *p))
-			err = kx_buf_append(b, p, 1);
-		else if (*p == ' ')
-			err = kx_buf_append(b, "+", 1);
-		else
-			err = kx_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-	}
-	return err;
-}
-
-/* Go's encoding/json writes map keys sorted, and kubectl prints objects as maps. */
-static int key_cmp(const void *a, const void *b)
-{
-	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-	return strcmp(x->string ? x->string : "", y->string ? y->string : "");
-}
-
-static void sort_keys(cJSON *v)
-{
-	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
-		return;
-	size_t n = 0;
-	for (cJSON *c = v->child; c; c = c->next) {
-		sort_keys(c);
-		n++;
-	}
-	if (!cJSON_IsObject(v) || n < 2)
-		return;
-	cJSON **items = malloc(n * sizeof *items);
-	if (!items)
-		return; /* unsorted output beats none */
-	n = 0;
-	for (cJSON *c = v->child; c; c = c->next)
-		items[n++] = c;
-	qsort(items, n, sizeof *items, key_cmp);
-	for (size_t i = 0; i < n; i++) {
-		items[i]->next = i + 1 < n ? items[i + 1] : NULL;
-		items[i]->prev = i ? items[i - 1] : items[n - 1]; /* cJSON: first->prev = last */
-	}
-	v->child = items[0];
-	free(items);
 }
 
 static void drop_managed_fields(cJSON *obj)
@@ -214,7 +153,7 @@ static void human_duration(long long ms, char *out, size_t n)
  * printer shows it. */
 static void object_age(const cJSON *obj, char *out, size_t n)
 {
-	const char *ts = str(item(obj, "metadata"), "creationTimestamp");
+	const char *ts = kx_json_str(kx_json_get(obj, "metadata"), "creationTimestamp");
 	struct tm tm = {0};
 	const char *end = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
 	if (!end) {
@@ -427,11 +366,11 @@ static int fetch(struct get *g, struct request *r)
 		kx_buf_clear(&url);
 		err = kx_buf_appends(&url, path.data);
 		if (!err && !r->name && o.selector)
-			err = add_query(&url, "labelSelector", o.selector);
+			err = kx_buf_query(&url, "labelSelector", o.selector);
 		if (!err && !r->name && o.chunk_size > 0)
-			err = add_query(&url, "limit", limit);
+			err = kx_buf_query(&url, "limit", limit);
 		if (!err && cont)
-			err = add_query(&url, "continue", cont);
+			err = kx_buf_query(&url, "continue", cont);
 		if (err) {
 			rc = kx_report(err, NULL);
 			goto done;
@@ -459,7 +398,7 @@ static int fetch(struct get *g, struct request *r)
 			rc = KX_EXIT_FAIL;
 			goto done;
 		}
-		const char *next = str(item(page, "metadata"), "continue");
+		const char *next = kx_json_str(kx_json_get(page, "metadata"), "continue");
 		free(cont);
 		cont = next && *next && !r->name ? xstrdup(next) : NULL;
 		if (!r->doc) {
@@ -483,7 +422,7 @@ done:
 
 static int is_list(const cJSON *doc)
 {
-	return cJSON_IsArray(item(doc, "items"));
+	return cJSON_IsArray(kx_json_get(doc, "items"));
 }
 
 /* The items a list holds, with the apiVersion and kind the server leaves out
@@ -496,7 +435,7 @@ static void collect_items(cJSON *doc, cJSON *into)
 		cJSON_AddItemToArray(into, obj);
 		return;
 	}
-	const char *api = str(doc, "apiVersion"), *kind = str(doc, "kind");
+	const char *api = kx_json_str(doc, "apiVersion"), *kind = kx_json_str(doc, "kind");
 	char item_kind[256] = "";
 	if (kind) {
 		size_t n = strlen(kind);
@@ -505,13 +444,13 @@ static void collect_items(cJSON *doc, cJSON *into)
 		snprintf(item_kind, sizeof item_kind, "%.*s", (int)n, kind);
 	}
 	const cJSON *it;
-	cJSON_ArrayForEach(it, item(doc, "items")) {
+	cJSON_ArrayForEach(it, kx_json_get(doc, "items")) {
 		cJSON *obj = cJSON_Duplicate(it, 1);
 		if (!obj)
 			continue;
-		if (api && !item(obj, "apiVersion"))
+		if (api && !kx_json_get(obj, "apiVersion"))
 			cJSON_AddStringToObject(obj, "apiVersion", api);
-		if (item_kind[0] && !item(obj, "kind"))
+		if (item_kind[0] && !kx_json_get(obj, "kind"))
 			cJSON_AddStringToObject(obj, "kind", item_kind);
 		drop_managed_fields(obj);
 		cJSON_AddItemToArray(into, obj);
@@ -521,8 +460,8 @@ static void collect_items(cJSON *doc, cJSON *into)
 /* -o name: "pod/web-0", "deployment.apps/web". */
 static void print_name(const cJSON *obj)
 {
-	const char *api = str(obj, "apiVersion"), *kind = str(obj, "kind");
-	const char *name = str(item(obj, "metadata"), "name");
+	const char *api = kx_json_str(obj, "apiVersion"), *kind = kx_json_str(obj, "kind");
+	const char *name = kx_json_str(kx_json_get(obj, "metadata"), "name");
 	const char *slash = api ? strchr(api, '/') : NULL;
 	if (kind && *kind) {
 		for (const char *p = kind; *p; p++)
@@ -565,7 +504,7 @@ static int print_generic(struct get *g)
 			cJSON_AddStringToObject(doc, "kind", "List");
 			cJSON_AddStringToObject(cJSON_AddObjectToObject(doc, "metadata"), "resourceVersion", "");
 		}
-		sort_keys(doc);
+		(void)kx_json_sort_keys(doc); /* unsorted output beats none */
 		rc = doc ? kx_print_doc(doc, o.output) : kx_report(KX_ERR_NOMEM, NULL);
 		cJSON_Delete(doc);
 	}
@@ -600,17 +539,17 @@ static cJSON *client_side_table(const cJSON *doc)
 	}
 	cJSON *rows = cJSON_AddArrayToObject(t, "rows");
 	const cJSON *one[] = {doc, NULL}, *it;
-	const cJSON *list = is_list(doc) ? item(doc, "items") : NULL;
+	const cJSON *list = is_list(doc) ? kx_json_get(doc, "items") : NULL;
 	for (it = list ? list->child : one[0]; it; it = list ? it->next : NULL) {
 		cJSON *row = cJSON_CreateObject();
 		cJSON *cells = cJSON_AddArrayToObject(row, "cells");
 		char age[32];
 		object_age(it, age, sizeof age);
-		const char *name = str(item(it, "metadata"), "name");
+		const char *name = kx_json_str(kx_json_get(it, "metadata"), "name");
 		cJSON_AddItemToArray(cells, cJSON_CreateString(name ? name : ""));
 		cJSON_AddItemToArray(cells, cJSON_CreateString(age));
 		cJSON *meta = cJSON_AddObjectToObject(cJSON_AddObjectToObject(row, "object"), "metadata");
-		const char *ns = str(item(it, "metadata"), "namespace");
+		const char *ns = kx_json_str(kx_json_get(it, "metadata"), "namespace");
 		if (ns)
 			cJSON_AddStringToObject(meta, "namespace", ns);
 		cJSON_AddItemToArray(rows, row);
@@ -673,43 +612,6 @@ static char *cell_text(const cJSON *cell)
 	return b.data ? kx_buf_steal(&b) : xstrdup("");
 }
 
-/* Visible width: code points, as Go's tabwriter counts them. */
-static size_t text_width(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
-/* Go's tabwriter as kubectl sets it up (minwidth 6, padding 3, spaces): every
- * column but the last padded to max(6, widest + 3). */
-static void print_grid(const struct kx_table *t)
-{
-	if (!t->nrows || !t->ncols)
-		return;
-	size_t *width = calloc(t->ncols, sizeof *width);
-	if (!width)
-		return;
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t c = 0; c + 1 < t->ncols; c++) {
-			size_t w = text_width(t->cells[r * t->ncols + c]) + 3;
-			if (w > width[c])
-				width[c] = w;
-		}
-	for (size_t r = 0; r < t->nrows; r++) {
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			fputs(s, stdout);
-			if (c + 1 < t->ncols)
-				for (size_t pad = text_width(s); pad < (width[c] > 6 ? width[c] : 6); pad++)
-					putchar(' ');
-		}
-		putchar('\n');
-	}
-	free(width);
-}
-
 /* Rows of one Table into the group's grid, with kubectl's decorations: a
  * NAMESPACE column first (-A), "kind/" before names (several types). */
 static void add_table(struct get *g, const struct type *ty, const cJSON *table,
@@ -717,7 +619,7 @@ static void add_table(struct get *g, const struct type *ty, const cJSON *table,
 {
 	int wide = o.output && !strcmp(o.output, "wide");
 	int with_ns = !g->ns && ty->t.namespaced;
-	const cJSON *defs = item(table, "columnDefinitions"), *rows = item(table, "rows");
+	const cJSON *defs = kx_json_get(table, "columnDefinitions"), *rows = kx_json_get(table, "rows");
 	int ndefs = cJSON_GetArraySize(defs);
 	if (!cJSON_GetArraySize(rows) || ndefs <= 0)
 		return;
@@ -728,10 +630,10 @@ static void add_table(struct get *g, const struct type *ty, const cJSON *table,
 	int name_col = -1;
 	for (int i = 0; i < ndefs; i++) {
 		const cJSON *d = cJSON_GetArrayItem(defs, i);
-		const cJSON *prio = item(d, "priority");
+		const cJSON *prio = kx_json_get(d, "priority");
 		keep[i] = wide || !cJSON_IsNumber(prio) || prio->valuedouble == 0;
 		ncols += keep[i];
-		const char *fmt = str(d, "format"), *type = str(d, "type");
+		const char *fmt = kx_json_str(d, "format"), *type = kx_json_str(d, "type");
 		if (name_col < 0 && fmt && type && !strcmp(fmt, "name") && !strcmp(type, "string"))
 			name_col = i;
 	}
@@ -747,7 +649,7 @@ static void add_table(struct get *g, const struct type *ty, const cJSON *table,
 		for (int i = 0; i < ndefs; i++) {
 			if (!keep[i])
 				continue;
-			const char *name = str(cJSON_GetArrayItem(defs, i), "name");
+			const char *name = kx_json_str(cJSON_GetArrayItem(defs, i), "name");
 			char *up = xstrdup(name);
 			for (char *p = up; *p; p++)
 				if (*p >= 'a' && *p <= 'z')
@@ -773,8 +675,8 @@ static void add_table(struct get *g, const struct type *ty, const cJSON *table,
 		size_t k = 0;
 		memset(row, 0, (grid->ncols + 1) * sizeof *row);
 		if (with_ns)
-			row[k++] = xstrdup(str(item(item(r, "object"), "metadata"), "namespace"));
-		const cJSON *cells = item(r, "cells");
+			row[k++] = xstrdup(kx_json_str(kx_json_get(kx_json_get(r, "object"), "metadata"), "namespace"));
+		const cJSON *cells = kx_json_get(r, "cells");
 		for (int i = 0; i < ndefs; i++) {
 			if (!keep[i])
 				continue;
@@ -817,7 +719,7 @@ static int print_tables(struct get *g)
 			all_namespaced = all_namespaced && ty->t.namespaced;
 			if (!r->doc)
 				continue;
-			const char *kind = str(r->doc, "kind");
+			const char *kind = kx_json_str(r->doc, "kind");
 			if (kind && !strcmp(kind, "Table")) {
 				add_table(g, ty, r->doc, &grid, &header_done);
 			} else {
@@ -829,7 +731,7 @@ static int print_tables(struct get *g)
 		if (grid.nrows) {
 			if (g->wrote && !o.no_headers)
 				putchar('\n');
-			print_grid(&grid);
+			kx_table_print(stdout, &grid);
 			g->wrote = 1;
 		}
 		kx_table_free(&grid);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kubectl's global flags, declared once: every command parses them, help lists
  * them under "Global options", completion offers them. */
 #include "kx.h"
@@ -7,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct kx_globals kx_g = {.insecure_skip_tls_verify = -1};
+struct kx_globals kx_g = {.insecure_skip_tls_verify = -1, .discovery_cache = -1};
 
 const struct kx_option kx_global_options[] = {
 	OPT_COMPLETE(0, "kubeconfig", &kx_g.kubeconfig, "FILE", "file",
@@ -40,6 +41,10 @@ const struct kx_option kx_global_options[] = {
 		   "Server name to use for server certificate validation"),
 	OPT_STRING_DEF(0, "request-timeout", &kx_g.request_timeout, "DURATION", "0",
 		       "How long to wait for a single server request (e.g. 1s, 2m); 0 = no timeout"),
+	OPT_COMPLETE(0, "cache-dir", &kx_g.cache_dir, "DIR", "file",
+		     "Default cache directory (default $KUBECACHEDIR, else ~/.kube/cache)"),
+	OPT_BOOL(0, "discovery-cache", &kx_g.discovery_cache,
+		 "kx+: keep the server's resource types in --cache-dir for 6 hours (default true; false asks the server every time)"),
 	OPT_INT('v', "v", &kx_g.verbosity, "LEVEL", "0",
 		"Log level: 6 shows requests, 8 headers, 9 bodies (credentials are masked)"),
 	OPT_END(),
@@ -63,6 +68,8 @@ void kx_globals_overrides(struct kx_config_overrides *ov)
 		.tls_server_name = kx_g.tls_server_name,
 		.insecure_skip_tls_verify = kx_g.insecure_skip_tls_verify,
 		.request_timeout = kx_g.request_timeout,
+		.cache_dir = kx_g.cache_dir,
+		.no_cache = kx_g.discovery_cache == 0,
 	};
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Help text, rendered from the command and option tables (the same tables the
  * parser and completion use, so the three cannot drift). */
 #include "kx.h"

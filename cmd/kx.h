@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The kx command layer: the command table's row type, the option table type
  * that one declaration per option feeds to the parser, help and completion, and
  * the helpers every command uses to talk to the terminal. Only cmd/ prints. */
@@ -97,8 +98,8 @@ extern const struct kx_option kx_global_options[];
 struct kx_globals {
 	const char *kubeconfig, *context, *cluster, *user, *namespace_, *server, *token;
 	const char *username, *password, *certificate_authority, *client_certificate, *client_key;
-	const char *tls_server_name, *request_timeout;
-	int insecure_skip_tls_verify;
+	const char *tls_server_name, *request_timeout, *cache_dir;
+	int insecure_skip_tls_verify, discovery_cache; /* -1: not given */
 	long verbosity;
 };
 extern struct kx_globals kx_g;

@@ -1,8 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx's entry point and dispatch: global flags may come before the command (as
  * kubectl allows), subcommands nest; the command table is in commands.c. */
 #include "kx.h"
 
-#include <curl/curl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +90,8 @@ int main(int argc, char **argv)
 		fputs("Run 'kx --help' for usage.\n", stderr);
 		return KX_EXIT_FAIL;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		kx_error("could not initialise libcurl");
+	if (kx_global_init()) {
+		kx_error("could not initialise libkx (libcurl)");
 		return KX_EXIT_FAIL;
 	}
 	/* Drop the command's name; leading global flags stay in place. */
@@ -103,6 +103,6 @@ int main(int argc, char **argv)
 		kx_error("writing to standard output failed");
 		rc = KX_EXIT_FAIL;
 	}
-	curl_global_cleanup();
+	kx_global_cleanup();
 	return rc;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx __man: the kx(1) man page in roff, rendered from the command and option
  * tables (the same ones help, the parser and completion read), so a command or
  * flag cannot exist without its section. The build writes it to man/kx.1. */

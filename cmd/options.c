@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The option parser: pflag's rules (flags anywhere, "--" ends them, --f=v,
  * --f v, -fv, -f v, -f=v, clustered boolean shorthands) over the same option
  * tables that help and completion read. */

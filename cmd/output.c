@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The words kx puts on the terminal for errors and warnings, kubectl's style:
  * "error: …" on stderr; libkx failures mapped to kubectl's messages. */
 #include "kx.h"

@@ -67,59 +67,6 @@ static const char *str_at(const cJSON *obj, const char *a, const char *b)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, a), b));
 }
 
-/* A container port of the pod by name (number > 0) or check a number; sets *udp_only. */
-static int pod_port(const cJSON *pod, const char *name, int number, int *udp_only)
-{
-	const cJSON *c, *p;
-	int tcp = 0, udp = 0, found = 0;
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pod, "spec"), "containers")) {
-		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c, "ports")) {
-			const char *pn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name"));
-			const cJSON *cp = cJSON_GetObjectItemCaseSensitive(p, "containerPort");
-			const char *proto = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "protocol"));
-			int num = cJSON_IsNumber(cp) ? (int)cp->valuedouble : 0;
-			if ((name && pn && !strcmp(pn, name)) || (!name && num == number)) {
-				found = num;
-				if (proto && !strcmp(proto, "UDP"))
-					udp = 1;
-				else
-					tcp = 1;
-			}
-		}
-	}
-	*udp_only = udp && !tcp;
-	return found;
-}
-
-/* Service port (number or name) -> the pod port it targets. */
-static int service_target(const cJSON *svc, const cJSON *pod, int number, const char *name,
-			  int *svc_port_out, int *udp_only)
-{
-	const cJSON *p;
-	const char *cip = str_at(svc, "spec", "clusterIP");
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(svc, "spec"), "ports")) {
-		const char *pn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name"));
-		const cJSON *port = cJSON_GetObjectItemCaseSensitive(p, "port");
-		int num = cJSON_IsNumber(port) ? (int)port->valuedouble : 0;
-		if (!(name ? (pn && !strcmp(pn, name)) : num == number))
-			continue;
-		const char *proto = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "protocol"));
-		*udp_only = proto && !strcmp(proto, "UDP");
-		*svc_port_out = num;
-		if (cip && !strcmp(cip, "None"))
-			return num; /* headless: the port as it is */
-		const cJSON *tp = cJSON_GetObjectItemCaseSensitive(p, "targetPort");
-		if (cJSON_IsNumber(tp))
-			return (int)tp->valuedouble;
-		if (cJSON_IsString(tp)) {
-			int udp = 0, r = pod_port(pod, tp->valuestring, 0, &udp);
-			return r ? r : -1;
-		}
-		return num;
-	}
-	return 0;
-}
-
 static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local, int remote,
 		     const char *msg)
 {
@@ -251,7 +198,7 @@ static int pf_run(const struct kx_invocation *inv)
 		int udp_only = 0, target;
 		if (is_svc) {
 			int svc_port = 0;
-			target = service_target(svc, pod, ports[i].remote, names[i][0] ? names[i] : NULL, &svc_port, &udp_only);
+			target = kx_service_target_port(svc, pod, ports[i].remote, names[i][0] ? names[i] : NULL, &svc_port, &udp_only);
 			if (!target) {
 				kx_error("Service %s does not have a service port %s", name, inv->argv[i + 1] + (strchr(inv->argv[i + 1], ':') ? strchr(inv->argv[i + 1], ':') - inv->argv[i + 1] + 1 : 0));
 				goto done;
@@ -263,14 +210,14 @@ static int pf_run(const struct kx_invocation *inv)
 			if (ports[i].local < 0)
 				ports[i].local = svc_port;
 		} else if (names[i][0]) {
-			target = pod_port(pod, names[i], 0, &udp_only);
+			target = kx_pod_container_port(pod, names[i], 0, &udp_only);
 			if (!target) {
 				kx_error("Pod '%s' does not have a named port '%s'", pod_name, names[i]);
 				goto done;
 			}
 		} else {
 			target = ports[i].remote;
-			pod_port(pod, NULL, target, &udp_only);
+			kx_pod_container_port(pod, NULL, target, &udp_only);
 		}
 		if (udp_only) {
 			kx_error("UDP protocol is not supported for %d", target);

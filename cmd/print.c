@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Printing shared by commands: documents as -o json / -o yaml, and kubectl's
- * aligned tables (tabwriter with padding 3, the last column unpadded). */
+ * aligned tables (its tabwriter: minimum width 6, padding 3, widths in code points,
+ * the last column unpadded) for get, config get-contexts and reach. */
 #include "kx.h"
 
 #include <stdlib.h>
@@ -42,27 +44,41 @@ int kx_table_add(struct kx_table *t, const char *const *row)
 	return 0;
 }
 
+/* Visible width: code points, as Go's tabwriter counts them. */
+static size_t text_width(const char *s)
+{
+	size_t n = 0;
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Go's tabwriter as kubectl sets it up (minwidth 6, padding 3, spaces): every
+ * column but the last padded to max(6, widest + 3); any number of columns. */
 void kx_table_print(FILE *out, const struct kx_table *t)
 {
-	size_t width[16] = {0};
+	if (!t->nrows || !t->ncols)
+		return;
+	size_t *width = calloc(t->ncols, sizeof *width);
+	if (!width)
+		return;
 	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t c = 0; c < t->ncols && c < 16; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			size_t l = s ? strlen(s) : 0;
-			if (l > width[c])
-				width[c] = l;
+		for (size_t c = 0; c + 1 < t->ncols; c++) {
+			size_t w = text_width(t->cells[r * t->ncols + c]) + 3;
+			if (w > width[c])
+				width[c] = w;
 		}
 	for (size_t r = 0; r < t->nrows; r++) {
-		for (size_t c = 0; c < t->ncols && c < 16; c++) {
+		for (size_t c = 0; c < t->ncols; c++) {
 			const char *s = t->cells[r * t->ncols + c];
-			s = s ? s : "";
+			fputs(s ? s : "", out);
 			if (c + 1 < t->ncols)
-				fprintf(out, "%-*s", (int)(width[c] + 3), s);
-			else
-				fputs(s, out);
+				for (size_t pad = text_width(s); pad < (width[c] > 6 ? width[c] : 6); pad++)
+					fputc(' ', out);
 		}
 		fputc('\n', out);
 	}
+	free(width);
 }
 
 /* kubectl's printing of an object a command made or changed: -o json|yaml the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx proxy: kubectl proxy — a local HTTP gateway to the API server with the
  * kubeconfig's credentials, kubectl's flags, filters and startup line. */
 #include "kx.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx reach (kx+): every way to a Service in one view — its cluster IP and DNS
  * name, node ports on each node's address, the load balancer's addresses,
  * external IPs, the Ingress rules that send traffic to it (as URLs), the API
@@ -6,7 +7,10 @@
 #include "kx.h"
 
 #include <kx/client.h>
+#include <kx/expose.h>
 #include <kx/json.h>
+#include <kx/pods.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,272 +31,6 @@ static const struct kx_option reach_options[] = {
 	OPT_END(),
 };
 
-static const cJSON *item(const cJSON *obj, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(obj, key);
-}
-
-static const char *str(const cJSON *obj, const char *key)
-{
-	const cJSON *v = item(obj, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int num(const cJSON *obj, const char *key)
-{
-	const cJSON *v = item(obj, key);
-	return cJSON_IsNumber(v) ? v->valueint : 0;
-}
-
-/* A guess kubectl users make too: port 443 or a port named https speaks TLS. */
-static const char *scheme_of(const cJSON *port)
-{
-	const char *n = str(port, "name");
-	return num(port, "port") == 443 || (n && !strcmp(n, "https")) ? "https" : "http";
-}
-
-/* "[v6]" for IPv6 addresses in host:port. */
-static void host_port(char *out, size_t n, const char *host, int port)
-{
-	snprintf(out, n, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-}
-
-static void add_url(cJSON *obj, const char *scheme, const char *hostport)
-{
-	char url[600];
-	snprintf(url, sizeof url, "%s://%s", scheme, hostport);
-	cJSON_AddStringToObject(obj, "url", url);
-}
-
-/* The addresses a node port is open on: each node's ExternalIPs, else its InternalIPs. */
-static void node_ports(cJSON *view, const cJSON *svc_ports, const cJSON *nodes)
-{
-	cJSON *list = cJSON_AddArrayToObject(view, "nodePorts");
-	const cJSON *p, *node, *a;
-	cJSON_ArrayForEach(p, svc_ports) {
-		int np = num(p, "nodePort");
-		if (!np)
-			continue;
-		cJSON_ArrayForEach(node, item(nodes, "items")) {
-			const cJSON *addrs = item(item(node, "status"), "addresses");
-			const char *want = "ExternalIP";
-			int have_ext = 0;
-			cJSON_ArrayForEach(a, addrs) have_ext |= str(a, "type") && !strcmp(str(a, "type"), want);
-			if (!have_ext)
-				want = "InternalIP";
-			cJSON_ArrayForEach(a, addrs) {
-				const char *t = str(a, "type"), *ad = str(a, "address");
-				if (!t || !ad || strcmp(t, want))
-					continue;
-				cJSON *e = cJSON_CreateObject();
-				cJSON_AddNumberToObject(e, "port", num(p, "port"));
-				if (str(p, "name"))
-					cJSON_AddStringToObject(e, "portName", str(p, "name"));
-				cJSON_AddNumberToObject(e, "nodePort", np);
-				cJSON_AddStringToObject(e, "node", str(item(node, "metadata"), "name"));
-				cJSON_AddStringToObject(e, "addressType", t);
-				char hp[300];
-				host_port(hp, sizeof hp, ad, np);
-				cJSON_AddStringToObject(e, "address", hp);
-				add_url(e, scheme_of(p), hp);
-				cJSON_AddItemToArray(list, e);
-			}
-		}
-	}
-}
-
-/* host:port for every (address, service port) pair. */
-static cJSON *addresses_for(const char *host, const cJSON *svc_ports)
-{
-	cJSON *list = cJSON_CreateArray();
-	const cJSON *p;
-	cJSON_ArrayForEach(p, svc_ports) {
-		cJSON *e = cJSON_CreateObject();
-		char hp[300];
-		host_port(hp, sizeof hp, host, num(p, "port"));
-		cJSON_AddNumberToObject(e, "port", num(p, "port"));
-		cJSON_AddStringToObject(e, "address", hp);
-		add_url(e, scheme_of(p), hp);
-		cJSON_AddItemToArray(list, e);
-	}
-	return list;
-}
-
-static int load_balancer(cJSON *view, const cJSON *svc, const cJSON *svc_ports)
-{
-	const char *type = str(item(svc, "spec"), "type");
-	if (!type || strcmp(type, "LoadBalancer"))
-		return 0;
-	cJSON *lb = cJSON_AddObjectToObject(view, "loadBalancer");
-	cJSON *addrs = cJSON_AddArrayToObject(lb, "addresses");
-	const cJSON *in;
-	int n = 0;
-	cJSON_ArrayForEach(in, item(item(item(svc, "status"), "loadBalancer"), "ingress")) {
-		const char *host = str(in, "ip") ? str(in, "ip") : str(in, "hostname");
-		if (!host)
-			continue;
-		cJSON *e = addresses_for(host, svc_ports), *x;
-		while ((x = cJSON_DetachItemFromArray(e, 0)))
-			cJSON_AddItemToArray(addrs, x);
-		cJSON_Delete(e);
-		n++;
-	}
-	cJSON_AddBoolToObject(lb, "pending", !n);
-	return n;
-}
-
-/* The service port an Ingress backend names, or NULL. */
-static const cJSON *backend_port(const cJSON *backend, const char *svc_name, const cJSON *svc_ports)
-{
-	const cJSON *s = item(backend, "service");
-	const char *n = str(s, "name");
-	if (!n || strcmp(n, svc_name))
-		return NULL;
-	const cJSON *bp = item(s, "port"), *p;
-	cJSON_ArrayForEach(p, svc_ports) {
-		const char *pn = str(p, "name"), *bn = str(bp, "name");
-		if ((bn && pn && !strcmp(bn, pn)) || (num(bp, "number") && num(bp, "number") == num(p, "port")))
-			return p;
-	}
-	return NULL;
-}
-
-static int tls_covers(const cJSON *ing, const char *host)
-{
-	const cJSON *t, *h;
-	cJSON_ArrayForEach(t, item(item(ing, "spec"), "tls")) {
-		const cJSON *hosts = item(t, "hosts");
-		if (!cJSON_GetArraySize(hosts))
-			return 1; /* no hosts: the entry applies to every host */
-		cJSON_ArrayForEach(h, hosts) if (cJSON_IsString(h) && host && !strcmp(h->valuestring, host)) return 1;
-	}
-	return 0;
-}
-
-static void add_ingress_route(cJSON *list, const cJSON *ing, const char *host, const char *path,
-			      const char *path_type, const cJSON *port, int *with_address)
-{
-	cJSON *e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "ingress", str(item(ing, "metadata"), "name"));
-	if (host)
-		cJSON_AddStringToObject(e, "host", host);
-	cJSON_AddStringToObject(e, "path", path ? path : "/");
-	if (path_type)
-		cJSON_AddStringToObject(e, "pathType", path_type);
-	cJSON_AddNumberToObject(e, "servicePort", num(port, "port"));
-	int tls = tls_covers(ing, host);
-	cJSON_AddBoolToObject(e, "tls", tls);
-	cJSON *addrs = cJSON_AddArrayToObject(e, "addresses");
-	const cJSON *in;
-	const char *first = NULL;
-	cJSON_ArrayForEach(in, item(item(item(ing, "status"), "loadBalancer"), "ingress")) {
-		const char *a = str(in, "ip") ? str(in, "ip") : str(in, "hostname");
-		if (a) {
-			cJSON_AddItemToArray(addrs, cJSON_CreateString(a));
-			first = first ? first : a;
-		}
-	}
-	/* the URL: the rule's host, else the Ingress's address; "<pending>" until it has one */
-	const char *h = host ? host : first ? first : "<pending>";
-	char url[1200];
-	snprintf(url, sizeof url, strchr(h, ':') ? "%s://[%s]%s" : "%s://%s%s", tls ? "https" : "http", h,
-		 path ? path : "/");
-	cJSON_AddStringToObject(e, "url", url);
-	cJSON_AddBoolToObject(e, "pending", !first);
-	*with_address += first != NULL;
-	cJSON_AddItemToArray(list, e);
-}
-
-/* Every Ingress rule (and default backend) that sends traffic to the service. */
-static int ingresses(cJSON *view, const cJSON *svc, const cJSON *svc_ports, const cJSON *list)
-{
-	const char *name = str(item(svc, "metadata"), "name");
-	cJSON *routes = cJSON_AddArrayToObject(view, "ingresses");
-	int with_address = 0;
-	const cJSON *ing, *rule, *path;
-	cJSON_ArrayForEach(ing, item(list, "items")) {
-		const cJSON *spec = item(ing, "spec"), *port;
-		cJSON_ArrayForEach(rule, item(spec, "rules")) {
-			cJSON_ArrayForEach(path, item(item(rule, "http"), "paths")) {
-				if ((port = backend_port(item(path, "backend"), name, svc_ports)))
-					add_ingress_route(routes, ing, str(rule, "host"), str(path, "path"),
-							  str(path, "pathType"), port, &with_address);
-			}
-		}
-		if ((port = backend_port(item(spec, "defaultBackend"), name, svc_ports)))
-			add_ingress_route(routes, ing, NULL, NULL, NULL, port, &with_address);
-	}
-	return with_address;
-}
-
-/* A local port for port-forward: the service port, moved above 1024 when it
- * would need privileges. */
-static int local_port(int port)
-{
-	return port < 1024 ? port + 8000 : port;
-}
-
-static cJSON *build_view(const cJSON *svc, const cJSON *nodes, const cJSON *ings, int *addresses)
-{
-	const cJSON *meta = item(svc, "metadata"), *spec = item(svc, "spec");
-	const char *ns = str(meta, "namespace"), *name = str(meta, "name");
-	const cJSON *ports = item(spec, "ports"), *p;
-	cJSON *v = cJSON_CreateObject();
-	cJSON_AddStringToObject(v, "namespace", ns ? ns : "");
-	cJSON_AddStringToObject(v, "name", name ? name : "");
-	cJSON_AddStringToObject(v, "type", str(spec, "type") ? str(spec, "type") : "ClusterIP");
-	if (str(spec, "clusterIP"))
-		cJSON_AddStringToObject(v, "clusterIP", str(spec, "clusterIP"));
-	char dns[600];
-	snprintf(dns, sizeof dns, "%s.%s.svc", name ? name : "", ns ? ns : "");
-	cJSON_AddStringToObject(v, "dns", dns);
-	cJSON_AddItemToObject(v, "ports", ports ? cJSON_Duplicate(ports, 1) : cJSON_CreateArray());
-	const char *cip = str(spec, "clusterIP");
-	if (cip && strcmp(cip, "None"))
-		cJSON_AddItemToObject(v, "clusterAddresses", addresses_for(cip, ports));
-	if (str(spec, "externalName"))
-		cJSON_AddStringToObject(v, "externalName", str(spec, "externalName"));
-	node_ports(v, ports, nodes);
-	*addresses = load_balancer(v, svc, ports);
-	cJSON *ext = cJSON_AddArrayToObject(v, "externalIPs");
-	const cJSON *ip;
-	cJSON_ArrayForEach(ip, item(spec, "externalIPs")) {
-		if (!cJSON_IsString(ip))
-			continue;
-		cJSON *e = addresses_for(ip->valuestring, ports), *x;
-		while ((x = cJSON_DetachItemFromArray(e, 0)))
-			cJSON_AddItemToArray(ext, x);
-		cJSON_Delete(e);
-	}
-	*addresses += ingresses(v, svc, ports, ings);
-	cJSON *proxy = cJSON_AddArrayToObject(v, "proxy"), *pf = cJSON_AddArrayToObject(v, "portForward");
-	cJSON_ArrayForEach(p, ports) {
-		const char *pn = str(p, "name");
-		char id[64], url[1200], cmd[700];
-		if (pn && *pn)
-			snprintf(id, sizeof id, "%s", pn);
-		else
-			snprintf(id, sizeof id, "%d", num(p, "port"));
-		snprintf(url, sizeof url, "http://127.0.0.1:8001/api/v1/namespaces/%s/services/%s%s:%s/proxy/",
-			 ns ? ns : "", strcmp(scheme_of(p), "https") ? "" : "https:", name ? name : "", id);
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddNumberToObject(e, "port", num(p, "port"));
-		cJSON_AddStringToObject(e, "url", url);
-		cJSON_AddItemToArray(proxy, e);
-		const char *proto = str(p, "protocol");
-		if (proto && strcmp(proto, "TCP"))
-			continue; /* port-forward carries TCP only */
-		snprintf(cmd, sizeof cmd, "kx port-forward -n %s svc/%s %d:%d", ns ? ns : "", name ? name : "",
-			 local_port(num(p, "port")), num(p, "port"));
-		e = cJSON_CreateObject();
-		cJSON_AddNumberToObject(e, "port", num(p, "port"));
-		cJSON_AddNumberToObject(e, "localPort", local_port(num(p, "port")));
-		cJSON_AddStringToObject(e, "command", cmd);
-		cJSON_AddItemToArray(pf, e);
-	}
-	return v;
-}
-
 static void row(struct kx_table *t, const char *route, const char *address, const char *port,
 		const char *note)
 {
@@ -306,64 +44,63 @@ static void print_table(const cJSON *v)
 	row(&t, "ROUTE", "ADDRESS", "PORT", "NOTE");
 	char port[64], note[400];
 	const cJSON *e, *p;
-	cJSON_ArrayForEach(e, item(v, "clusterAddresses")) {
-		snprintf(port, sizeof port, "%d", num(e, "port"));
-		row(&t, "cluster-ip", str(e, "address"), port, str(v, "dns"));
+	cJSON_ArrayForEach(e, kx_json_get(v, "clusterAddresses")) {
+		snprintf(port, sizeof port, "%d", kx_json_int(e, "port", 0));
+		row(&t, "cluster-ip", kx_json_str(e, "address"), port, kx_json_str(v, "dns"));
 	}
-	if (str(v, "clusterIP") && !strcmp(str(v, "clusterIP"), "None"))
-		row(&t, "headless", str(v, "dns"), "", "DNS names the pods");
-	if (str(v, "externalName"))
-		row(&t, "external-name", str(v, "externalName"), "", "DNS alias (CNAME)");
-	cJSON_ArrayForEach(e, item(v, "nodePorts")) {
-		snprintf(port, sizeof port, "%d", num(e, "port"));
-		snprintf(note, sizeof note, "node %s (%s)", str(e, "node"), str(e, "addressType"));
-		row(&t, "node-port", str(e, "url"), port, note);
+	if (kx_json_str(v, "clusterIP") && !strcmp(kx_json_str(v, "clusterIP"), "None"))
+		row(&t, "headless", kx_json_str(v, "dns"), "", "DNS names the pods");
+	if (kx_json_str(v, "externalName"))
+		row(&t, "external-name", kx_json_str(v, "externalName"), "", "DNS alias (CNAME)");
+	cJSON_ArrayForEach(e, kx_json_get(v, "nodePorts")) {
+		snprintf(port, sizeof port, "%d", kx_json_int(e, "port", 0));
+		snprintf(note, sizeof note, "node %s (%s)", kx_json_str(e, "node"), kx_json_str(e, "addressType"));
+		row(&t, "node-port", kx_json_str(e, "url"), port, note);
 	}
-	const cJSON *lb = item(v, "loadBalancer");
-	if (lb && cJSON_IsTrue(item(lb, "pending")))
+	const cJSON *lb = kx_json_get(v, "loadBalancer");
+	if (lb && cJSON_IsTrue(kx_json_get(lb, "pending")))
 		row(&t, "load-balancer", "<pending>", "", "no address yet");
-	cJSON_ArrayForEach(e, item(lb, "addresses")) {
-		snprintf(port, sizeof port, "%d", num(e, "port"));
-		row(&t, "load-balancer", str(e, "url"), port, "");
+	cJSON_ArrayForEach(e, kx_json_get(lb, "addresses")) {
+		snprintf(port, sizeof port, "%d", kx_json_int(e, "port", 0));
+		row(&t, "load-balancer", kx_json_str(e, "url"), port, "");
 	}
-	cJSON_ArrayForEach(e, item(v, "externalIPs")) {
-		snprintf(port, sizeof port, "%d", num(e, "port"));
-		row(&t, "external-ip", str(e, "url"), port, "");
+	cJSON_ArrayForEach(e, kx_json_get(v, "externalIPs")) {
+		snprintf(port, sizeof port, "%d", kx_json_int(e, "port", 0));
+		row(&t, "external-ip", kx_json_str(e, "url"), port, "");
 	}
-	cJSON_ArrayForEach(e, item(v, "ingresses")) {
-		snprintf(port, sizeof port, "%d", num(e, "servicePort"));
-		const cJSON *a = item(e, "addresses");
-		snprintf(note, sizeof note, "ingress/%s%s%s%s", str(e, "ingress"),
+	cJSON_ArrayForEach(e, kx_json_get(v, "ingresses")) {
+		snprintf(port, sizeof port, "%d", kx_json_int(e, "servicePort", 0));
+		const cJSON *a = kx_json_get(e, "addresses");
+		snprintf(note, sizeof note, "ingress/%s%s%s%s", kx_json_str(e, "ingress"),
 			 cJSON_GetArraySize(a) ? " at " : " (address <pending>)",
 			 cJSON_GetArraySize(a) ? cJSON_GetArrayItem(a, 0)->valuestring : "",
-			 str(e, "pathType") && !strcmp(str(e, "pathType"), "Prefix") ? ", prefix" : "");
-		row(&t, "ingress", str(e, "url"), port, note);
+			 kx_json_str(e, "pathType") && !strcmp(kx_json_str(e, "pathType"), "Prefix") ? ", prefix" : "");
+		row(&t, "ingress", kx_json_str(e, "url"), port, note);
 	}
-	cJSON_ArrayForEach(p, item(v, "proxy")) {
-		snprintf(port, sizeof port, "%d", num(p, "port"));
-		row(&t, "api-proxy", str(p, "url"), port, "after `kx proxy`");
+	cJSON_ArrayForEach(p, kx_json_get(v, "proxy")) {
+		snprintf(port, sizeof port, "%d", kx_json_int(p, "port", 0));
+		row(&t, "api-proxy", kx_json_str(p, "url"), port, "after `kx proxy`");
 	}
-	cJSON_ArrayForEach(p, item(v, "portForward")) {
-		snprintf(port, sizeof port, "%d", num(p, "port"));
-		snprintf(note, sizeof note, "then localhost:%d", num(p, "localPort"));
-		row(&t, "port-forward", str(p, "command"), port, note);
+	cJSON_ArrayForEach(p, kx_json_get(v, "portForward")) {
+		snprintf(port, sizeof port, "%d", kx_json_int(p, "port", 0));
+		snprintf(note, sizeof note, "then localhost:%d", kx_json_int(p, "localPort", 0));
+		row(&t, "port-forward", kx_json_str(p, "command"), port, note);
 	}
 	kx_table_print(stdout, &t);
 	kx_table_free(&t);
 }
 
-/* "svc/NAME", "service/NAME", "services/NAME" or a bare NAME. */
-static const char *service_name(const char *arg)
+/* A bare NAME, or TYPE/NAME of a Service in any of kubectl's spellings (svc/,
+ * service/, services/): the same parser as exec's and port-forward's targets. */
+static int service_name(const char *arg, char *name, size_t n)
 {
-	const char *slash = strchr(arg, '/');
-	if (!slash)
-		return arg;
-	size_t l = (size_t)(slash - arg);
-	static const char *const ok[] = {"svc", "service", "services", NULL};
-	for (const char *const *k = ok; *k; k++)
-		if (strlen(*k) == l && !strncmp(arg, *k, l) && slash[1] && !strchr(slash + 1, '/'))
-			return slash + 1;
-	return NULL;
+	char resource[64];
+	struct kx_errbuf eb = {0};
+	if (!strchr(arg, '/')) {
+		snprintf(name, n, "%s", arg);
+		return *name != '\0';
+	}
+	return !kx_target_parse(arg, resource, sizeof resource, name, n, &eb) && !strcmp(resource, "services");
 }
 
 static void sleep_ms(long ms)
@@ -383,8 +120,8 @@ static int reach_run(const struct kx_invocation *inv)
 {
 	if (inv->argc != 1)
 		return kx_usage_error(inv->path, "exactly one service is required (svc/NAME), got %d", inv->argc);
-	const char *name = service_name(inv->argv[0]);
-	if (!name)
+	char name[256];
+	if (!service_name(inv->argv[0], name, sizeof name))
 		return kx_usage_error(inv->path, "%s is not a service: use svc/NAME", inv->argv[0]);
 	long timeout = kx_parse_duration_ms(o.timeout);
 	if (timeout < 0)
@@ -416,7 +153,7 @@ static int reach_run(const struct kx_invocation *inv)
 		kx_client_get(c, ing_path.data, &ings, &ignored);
 		int addresses = 0;
 		cJSON_Delete(view);
-		view = build_view(svc, nodes, ings, &addresses);
+		view = kx_reach_view(svc, nodes, ings, &addresses);
 		cJSON_Delete(svc);
 		cJSON_Delete(ings);
 		if (!o.wait || addresses)

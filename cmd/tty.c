@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The local terminal for exec -t: raw mode in, and restored on every way out
  * (normal return, error, exit(), and signals the loop turns into returns). */
 #include "kx.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx version: the client's version and, when a cluster is reachable, the
  * server's (GET /version), as kubectl prints them. */
 #include "kx.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* apiproxy.c internals for tests and fuzzing: the request side of one client
  * connection without sockets (no upstream is opened; bytes meant for the
  * client or the API server are only counted). */

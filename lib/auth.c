@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Credentials for requests: static token, a token file re-read when it changes
  * (projected tokens rotate), basic auth, and exec credential plugins
  * (client.authentication.k8s.io v1/v1beta1) run with fork/execvp on an argv, the
@@ -5,10 +6,11 @@
 #include <kx/config.h>
 #include <kx/json.h>
 #include "internal.h"
+#include "base64.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,15 +135,6 @@ static int parse_rfc3339(const char *s, time_t *out)
 	return 0;
 }
 
-static char *base64_encode(const char *data, size_t len)
-{
-	size_t outlen = 4 * ((len + 2) / 3) + 1;
-	char *out = malloc(outlen);
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
-	return out;
-}
-
 /* KUBERNETES_EXEC_INFO: the ExecCredential the plugin reads. */
 static char *exec_info(const struct kx_rest_config *rc, int interactive)
 {
@@ -157,7 +150,7 @@ static char *exec_info(const struct kx_rest_config *rc, int interactive)
 		if (rc->tls_server_name)
 			cJSON_AddStringToObject(cl, "tls-server-name", rc->tls_server_name);
 		if (rc->ca_pem) {
-			char *b64 = base64_encode(rc->ca_pem, rc->ca_len);
+			char *b64 = kx__b64_encode(rc->ca_pem, rc->ca_len);
 			if (b64)
 				cJSON_AddStringToObject(cl, "certificate-authority-data", b64);
 			free(b64);

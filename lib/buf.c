@@ -1,14 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The size-capped growable buffer (see <kx/buf.h>) and small memory helpers. */
 #include <kx/buf.h>
 #include "internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define KX_BUF_DEFAULT_MAX ((size_t)64 << 20)
 
@@ -184,51 +181,15 @@ char *kx__strdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-kx_err kx__read_file(const char *path, size_t max, char **out, size_t *len, struct kx_errbuf *eb)
-{
-	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return kx__fail(eb, errno == ENOENT ? KX_ERR_NOT_FOUND : KX_ERR_IO,
-				"open %s: %s", path, strerror(errno));
-	struct kx_buf b = KX_BUF_INIT_SECRET(max); /* token files, keys */
-	char chunk[16384];
-	kx_err err = KX_OK;
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = kx__fail(eb, KX_ERR_IO, "read %s: %s", path, strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((err = kx_buf_append(&b, chunk, (size_t)n))) {
-			if (err == KX_ERR_TOO_LARGE)
-				kx__fail(eb, err, "%s: file is larger than %zu bytes", path, max);
-			break;
-		}
-	}
-	close(fd);
-	kx__memzero(chunk, sizeof chunk);
-	if (err) {
-		kx_buf_free_secret(&b);
-		return err;
-	}
-	if (len)
-		*len = b.len;
-	*out = kx_buf_steal(&b);
-	return *out ? KX_OK : KX_ERR_NOMEM;
-}
-
-kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *val)
+kx_err kx_buf_query(struct kx_buf *b, const char *key, const char *val)
 {
 	kx_err err = kx_buf_printf(b, "%c%s=", b->data && strchr(b->data, '?') ? '&' : '?', key);
 	for (const unsigned char *p = (const unsigned char *)val; !err && *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		    strchr("-_.~", *p))
 			err = kx_buf_append(b, p, 1);
+		else if (*p == ' ')
+			err = kx_buf_append(b, "+", 1);
 		else
 			err = kx_buf_printf(b, "%%%02X", *p);
 	}

@@ -1,10 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Discovery of the server's resource types, as kubectl does it: aggregated
  * discovery (GET /api and /apis as APIGroupDiscoveryList) with a fallback to the
  * legacy per-group-version documents, cached on disk for 6 hours under
- * $XDG_CACHE_HOME/kx/discovery/<host_port>/ (written atomically), and matched
+ * <cache dir>/discovery/<host_port>/ (kubectl's --cache-dir, default ~/.kube/cache;
+ * written atomically), and matched
  * against resource names the way kubectl's REST mapper matches them. */
 #include "discovery.h"
+#include <kx/json.h>
 #include "internal.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,12 +55,6 @@ void kx__discovery_free(struct kx__discovery *d)
 	free(d->items);
 	d->items = NULL;
 	d->n = d->cap = 0;
-}
-
-static const char *str_item(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
 }
 
 /* Copy a JSON array's non-empty strings; anything else gives an empty list. */
@@ -121,23 +119,23 @@ static kx_err add_resource(struct kx__discovery *d, const char *group, const cha
 kx_err kx__discovery_add_aggregated(struct kx__discovery *d, const cJSON *list,
 				    struct kx_errbuf *eb)
 {
-	const char *kind = str_item(list, "kind");
+	const char *kind = kx_json_str(list, "kind");
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
 	if (!kind || strcmp(kind, "APIGroupDiscoveryList") || !cJSON_IsArray(items))
 		return kx__fail(eb, KX_ERR_PROTOCOL, "discovery: not an APIGroupDiscoveryList");
 	const cJSON *group;
 	cJSON_ArrayForEach(group, items) {
-		const char *gname = str_item(cJSON_GetObjectItemCaseSensitive(group, "metadata"), "name");
+		const char *gname = kx_json_str(cJSON_GetObjectItemCaseSensitive(group, "metadata"), "name");
 		const cJSON *version;
 		cJSON_ArrayForEach(version, cJSON_GetObjectItemCaseSensitive(group, "versions")) {
-			const char *vname = str_item(version, "version");
+			const char *vname = kx_json_str(version, "version");
 			const cJSON *res;
 			cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(version, "resources")) {
-				const char *scope = str_item(res, "scope");
+				const char *scope = kx_json_str(res, "scope");
 				kx_err err = add_resource(
-					d, gname, vname, str_item(res, "resource"),
-					str_item(res, "singularResource"),
-					str_item(cJSON_GetObjectItemCaseSensitive(res, "responseKind"), "kind"),
+					d, gname, vname, kx_json_str(res, "resource"),
+					kx_json_str(res, "singularResource"),
+					kx_json_str(cJSON_GetObjectItemCaseSensitive(res, "responseKind"), "kind"),
 					cJSON_GetObjectItemCaseSensitive(res, "shortNames"),
 					cJSON_GetObjectItemCaseSensitive(res, "categories"),
 					scope && !strcmp(scope, "Namespaced"));
@@ -152,7 +150,7 @@ kx_err kx__discovery_add_aggregated(struct kx__discovery *d, const cJSON *list,
 kx_err kx__discovery_add_resource_list(struct kx__discovery *d, const cJSON *list,
 				       struct kx_errbuf *eb)
 {
-	const char *gv = str_item(list, "groupVersion");
+	const char *gv = kx_json_str(list, "groupVersion");
 	const cJSON *resources = cJSON_GetObjectItemCaseSensitive(list, "resources");
 	if (!gv || !cJSON_IsArray(resources))
 		return kx__fail(eb, KX_ERR_PROTOCOL, "discovery: not an APIResourceList");
@@ -168,8 +166,8 @@ kx_err kx__discovery_add_resource_list(struct kx__discovery *d, const cJSON *lis
 	}
 	const cJSON *res;
 	cJSON_ArrayForEach(res, resources) {
-		kx_err err = add_resource(d, group, version, str_item(res, "name"),
-					  str_item(res, "singularName"), str_item(res, "kind"),
+		kx_err err = add_resource(d, group, version, kx_json_str(res, "name"),
+					  kx_json_str(res, "singularName"), kx_json_str(res, "kind"),
 					  cJSON_GetObjectItemCaseSensitive(res, "shortNames"),
 					  cJSON_GetObjectItemCaseSensitive(res, "categories"),
 					  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "namespaced")));
@@ -222,7 +220,7 @@ fail:
 
 kx_err kx__discovery_from_json(const cJSON *doc, struct kx__discovery *d, struct kx_errbuf *eb)
 {
-	const char *kind = str_item(doc, "kind");
+	const char *kind = kx_json_str(doc, "kind");
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "version");
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "resources");
 	if (!kind || strcmp(kind, "KxDiscoveryCache") || !cJSON_IsNumber(ver) ||
@@ -230,9 +228,9 @@ kx_err kx__discovery_from_json(const cJSON *doc, struct kx__discovery *d, struct
 		return kx__fail(eb, KX_ERR_PROTOCOL, "discovery cache: unknown format");
 	const cJSON *o;
 	cJSON_ArrayForEach(o, arr) {
-		kx_err err = add_resource(d, str_item(o, "group"), str_item(o, "version"),
-					  str_item(o, "resource"), str_item(o, "singular"),
-					  str_item(o, "kind"),
+		kx_err err = add_resource(d, kx_json_str(o, "group"), kx_json_str(o, "version"),
+					  kx_json_str(o, "resource"), kx_json_str(o, "singular"),
+					  kx_json_str(o, "kind"),
 					  cJSON_GetObjectItemCaseSensitive(o, "shortNames"),
 					  cJSON_GetObjectItemCaseSensitive(o, "categories"),
 					  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "namespaced")));
@@ -246,17 +244,12 @@ kx_err kx__discovery_from_json(const cJSON *doc, struct kx__discovery *d, struct
 
 /* ------------------------------------------------------------------ the cache */
 
-char *kx__discovery_cache_dir(const char *host)
+char *kx__discovery_cache_dir(const char *base, const char *host)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	struct kx_buf b = KX_BUF_INIT(8192);
-	kx_err err;
-	if (xdg && *xdg == '/')
-		err = kx_buf_printf(&b, "%s/kx/discovery/", xdg);
-	else if (home && *home)
-		err = kx_buf_printf(&b, "%s/.cache/kx/discovery/", home);
-	else
+	if (!base || !*base)
 		return NULL;
+	struct kx_buf b = KX_BUF_INIT(8192);
+	kx_err err = kx_buf_printf(&b, "%s%sdiscovery/", base, base[strlen(base) - 1] == '/' ? "" : "/");
 	size_t start = b.len;
 	if (!err)
 		err = kx_buf_appends(&b, host && *host ? host : "default");
@@ -498,12 +491,12 @@ static kx_err fetch_legacy(struct kx_client *c, struct kx__discovery *d, const c
 	const cJSON *g;
 	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(groups, "groups")) {
 		const char *preferred =
-			str_item(cJSON_GetObjectItemCaseSensitive(g, "preferredVersion"), "groupVersion");
+			kx_json_str(cJSON_GetObjectItemCaseSensitive(g, "preferredVersion"), "groupVersion");
 		if (preferred && (err = fetch_group_version(c, d, "/apis", preferred, eb)))
 			break;
 		const cJSON *gv;
 		cJSON_ArrayForEach(gv, cJSON_GetObjectItemCaseSensitive(g, "versions")) {
-			const char *name = str_item(gv, "groupVersion");
+			const char *name = kx_json_str(gv, "groupVersion");
 			if (!name || (preferred && !strcmp(name, preferred)))
 				continue;
 			if ((err = fetch_group_version(c, d, "/apis", name, eb)))
@@ -522,7 +515,7 @@ static kx_err fetch(struct kx_client *c, struct kx__discovery *d, struct kx_errb
 	kx_err err = get_doc(c, "/api", accept_aggregated, &api, eb);
 	if (err)
 		return err;
-	const char *kind = str_item(api, "kind");
+	const char *kind = kx_json_str(api, "kind");
 	if (kind && !strcmp(kind, "APIGroupDiscoveryList")) {
 		if (!(err = kx__discovery_add_aggregated(d, api, eb)) &&
 		    !(err = get_doc(c, "/apis", accept_aggregated, &apis, eb)))
@@ -542,15 +535,15 @@ kx_err kx__discovery_load(struct kx_client *c, int refresh, struct kx__discovery
 {
 	/* Keyed like kubectl's: host_port, plus the URL's path when the server sits
 	 * behind a path prefix (two clusters behind one proxy host stay apart). */
-	const char *server = kx_client_server(c), *sep = strstr(server, "://");
-	char key[512];
-	const char *rest = sep ? sep + 3 : server;
-	size_t hostlen = strcspn(rest, "/?#");
-	snprintf(key, sizeof key, "%s%.*s", kx_client_host(c), (int)strcspn(rest + hostlen, "?#"), rest + hostlen);
-	for (size_t l = strlen(key); l && key[l - 1] == '/'; l--)
-		key[l - 1] = '\0';
-	char *dir = kx__discovery_cache_dir(key);
-	kx_err err = KX_OK;
+	struct kx__conn_info ci;
+	kx_err err = kx__client_conn_info(c, &ci, eb);
+	const char *base = ci.rc ? ci.rc->cache_dir : NULL;
+	kx__memzero(&ci.creds, sizeof ci.creds);
+	if (err)
+		return err;
+	char key[600];
+	snprintf(key, sizeof key, "%s%s", kx_client_host(c), ci.path_prefix);
+	char *dir = kx__discovery_cache_dir(base, key);
 	if (from_cache)
 		*from_cache = 0;
 	if (dir && !refresh && !kx__discovery_cache_read(dir, KX_DISCOVERY_TTL_SECONDS, time(NULL), d)) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx internal: the server's resource types from discovery — aggregated
  * (apidiscovery.k8s.io/v2, two requests) or the legacy per-group-version
  * documents — kept in a disk cache like kubectl's, and matched against what a
@@ -46,11 +47,13 @@ kx_err kx__discovery_add_resource_list(struct kx__discovery *d, const cJSON *lis
 cJSON *kx__discovery_to_json(const struct kx__discovery *d);
 kx_err kx__discovery_from_json(const cJSON *doc, struct kx__discovery *d, struct kx_errbuf *eb);
 
-/* The cache directory for a server: <base>/discovery/<host_port>, where base is
- * $XDG_CACHE_HOME/kx or $HOME/.cache/kx and host_port is kx_client_host() with
- * every character other than [A-Za-z0-9_.] replaced by '_' (kubectl's naming:
- * "127.0.0.1_6443"). NULL when neither variable is set. Caller frees. */
-char *kx__discovery_cache_dir(const char *host);
+/* The cache directory for a server: <base>/discovery/<host_port>, where base is the
+ * client's cache_dir (kubectl's --cache-dir, default ~/.kube/cache, so kx's file sits
+ * beside kubectl's in the same per-server directory) and host_port is
+ * kx_client_host() plus the server URL's path, with every character other than
+ * [A-Za-z0-9_.] replaced by '_' (kubectl's naming: "127.0.0.1_6443"). NULL when base
+ * is NULL or empty (no disk cache). Caller frees. */
+char *kx__discovery_cache_dir(const char *base, const char *host);
 /* Read <dir>/api-resources.json if it is younger than ttl seconds at `now`.
  * Returns 0 on a hit (d filled), -1 on a miss (missing, stale, unreadable or
  * malformed — a half-written file is never seen: writers rename into place). */

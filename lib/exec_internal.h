@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The exec session shared by exec.c and its two transports (exec_ws.c,
  * exec_spdy.c). */
 #ifndef KX_EXEC_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Ingresses from `create ingress` arguments, with kubectl's rule grammar (its
  * Go regexp, run here by PCRE2: same language, ASCII \w), its merging of rules
  * per host, its TLS entries and its messages. */
@@ -250,7 +251,7 @@ kx_err kx_ingress_build(const struct kx_ingress_spec *s, cJSON **out, struct kx_
 	cJSON_AddStringToObject(meta, "name", s->name ? s->name : "");
 	if (s->namespace_ && *s->namespace_)
 		cJSON_AddStringToObject(meta, "namespace", s->namespace_);
-	cJSON_AddNullToObject(meta, "creationTimestamp");
+	/* no "creationTimestamp": null — kubectl 1.34 leaves the zero time out */
 	kx_err err = KX_OK;
 	if (s->nannotations) {
 		cJSON *ann = cJSON_AddObjectToObject(meta, "annotations");

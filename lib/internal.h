@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx internals shared between lib/ files (the curl `Curl_*` idea): nothing
  * here is public API. */
 #ifndef KX_INTERNAL_H
 #define KX_INTERNAL_H
 
+#include <kx/buf.h>
+#include <kx/client.h> /* the client internals below: REST calls, connection info */
 #include <kx/common.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,9 +16,6 @@
 kx_err kx__fail(struct kx_errbuf *eb, kx_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Read a whole file into memory, capped at max bytes. *out is NUL-terminated. */
-kx_err kx__read_file(const char *path, size_t max, char **out, size_t *len, struct kx_errbuf *eb);
-
 /* strdup that tolerates NULL (returns NULL for NULL). */
 char *kx__strdup(const char *s);
 
@@ -23,27 +23,9 @@ char *kx__strdup(const char *s);
 void kx__free_secret(char *s);
 void kx__memzero(void *p, size_t n);
 
-struct kx_buf;
-/* Append "?key=value" or "&key=value" with value URL-encoded. */
-kx_err kx__buf_query(struct kx_buf *b, const char *key, const char *value);
+/* The old internal name of kx_buf_query (<kx/buf.h>), until its last users move. */
+#define kx__buf_query kx_buf_query
 
-/* pods.c: the best pod of a list by kubectl's order (assigned > Running > Ready
- * > longer Ready > fewer restarts > older); need_qualified: only pods that
- * qualify for pick (Running; or Running and Ready for KX_PICK_READY). */
-#include <kx/pods.h>
-const cJSON *kx__pods_pick_best(const cJSON *items, enum kx_pod_pick pick, int need_qualified);
-
-/* kx_pod_resolve inside a streaming command's loop: the same rules and
- * messages, without blocking. done gets the pod (the caller's to free) or why;
- * it runs from the loop (never from the start call) and may free the resolver. */
-struct kx_loop;
-struct kx__pod_resolver;
-typedef void (*kx__pod_resolved_fn)(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *eb);
-kx_err kx__pod_resolve_start(struct kx_client *c, struct kx_loop *l, const char *ns,
-			     const char *target, enum kx_pod_pick pick, long timeout_ms,
-			     kx__pod_resolved_fn done, void *ud, struct kx__pod_resolver **out,
-			     struct kx_errbuf *eb);
-void kx__pod_resolver_free(struct kx__pod_resolver *r);
 
 /* tlserr.c: an OpenSSL verify result in Go's crypto/x509 words. */
 const char *kx__x509_words(long verify_result);

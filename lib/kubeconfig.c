@@ -1,9 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Kubeconfig loading and merging with kubectl's rules: which files (--kubeconfig,
  * KUBECONFIG, ~/.kube/config), how each is read and checked field by field (into the
- * shape client-go's v1 Config has), and how several merge first-wins. Resolving the
- * chosen context lives in kubeconfig_resolve.c. */
+ * shape client-go's v1 Config has), and how several merge first-wins. The layer above,
+ * kubeconfig_resolve.c, resolves the chosen context; config.c puts the two together. */
 #include <kx/config.h>
 #include "internal.h"
+#include "base64.h"
+#include "fsutil.h"
 #include "kubeconfig_internal.h"
 
 #include <errno.h>
@@ -15,151 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------------ small helpers */
-
-const char *kx__kc_errno_text(int errnum, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s", strerror(errnum));
-	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
-		buf[0] = (char)(buf[0] - 'A' + 'a');
-	return buf;
-}
-
-kx_err kx__kc_read(const char *path, size_t max, char **out, size_t *len, const char **op,
-		   int *errnum)
-{
-	*out = NULL;
-	*len = 0;
-	*op = "open";
-	*errnum = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*errnum = errno;
-		return errno == ENOENT ? KX_ERR_NOT_FOUND : KX_ERR_IO;
-	}
-	*op = "read";
-	struct kx_buf b = KX_BUF_INIT_SECRET(max); /* tokens, keys, passwords */
-	struct stat st;
-	kx_err err = KX_OK;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max) {
-		err = KX_ERR_TOO_LARGE;
-		goto out;
-	}
-	for (;;) {
-		char chunk[16384];
-		ssize_t n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*errnum = errno;
-			err = KX_ERR_IO;
-			break;
-		}
-		if (n == 0)
-			break;
-		err = kx_buf_append(&b, chunk, (size_t)n);
-		kx__memzero(chunk, (size_t)n);
-		if (err)
-			break;
-	}
-out:
-	close(fd);
-	if (err) {
-		kx_buf_free_secret(&b);
-		return err;
-	}
-	*len = b.len;
-	*out = kx_buf_steal(&b);
-	return *out ? KX_OK : KX_ERR_NOMEM;
-}
-
-/* Go's path.Clean. */
-static char *path_clean(const char *path)
-{
-	size_t n = strlen(path);
-	char *out = malloc(n + 2);
-	if (!out)
-		return NULL;
-	if (!n) {
-		strcpy(out, ".");
-		return out;
-	}
-	int rooted = path[0] == '/';
-	size_t w = 0, r = 0, dotdot = 0;
-	if (rooted) {
-		out[w++] = '/';
-		r = dotdot = 1;
-	}
-	while (r < n) {
-		if (path[r] == '/') {
-			r++;
-		} else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
-			r++;
-		} else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
-			r += 2;
-			if (w > dotdot) {
-				w--;
-				while (w > dotdot && out[w] != '/')
-					w--;
-			} else if (!rooted) {
-				if (w > 0)
-					out[w++] = '/';
-				out[w++] = '.';
-				out[w++] = '.';
-				dotdot = w;
-			}
-		} else {
-			if ((rooted && w != 1) || (!rooted && w != 0))
-				out[w++] = '/';
-			for (; r < n && path[r] != '/'; r++)
-				out[w++] = path[r];
-		}
-	}
-	if (!w)
-		out[w++] = '.';
-	out[w] = '\0';
-	return out;
-}
-
-char *kx__kc_path_join(const char *dir, const char *p)
-{
-	if (!p)
-		return NULL;
-	if (p[0] == '/' || !dir || !*dir)
-		return path_clean(p);
-	size_t dl = strlen(dir), pl = strlen(p);
-	char *j = malloc(dl + pl + 2);
-	if (!j)
-		return NULL;
-	memcpy(j, dir, dl);
-	j[dl] = '/';
-	memcpy(j + dl + 1, p, pl + 1);
-	char *c = path_clean(j);
-	free(j);
-	return c;
-}
-
-/* filepath.Abs(filepath.Dir(file)): where a file's relative paths point. */
-static char *abs_dir_of(const char *file)
-{
-	const char *slash = strrchr(file, '/');
-	size_t dl = slash ? (size_t)(slash - file) + 1 : 0;
-	char *dir = malloc(dl + 1);
-	if (!dir)
-		return NULL;
-	memcpy(dir, file, dl);
-	dir[dl] = '\0';
-	char *res;
-	if (dir[0] == '/') {
-		res = path_clean(dir);
-	} else {
-		char *cwd = getcwd(NULL, 0);
-		res = cwd ? kx__kc_path_join(cwd, dir) : NULL;
-		free(cwd);
-	}
-	free(dir);
-	return res;
-}
+/* ------------------------------------------------------------ lookups */
 
 const struct kx__kc_entry *kx__kc_find(const struct kx__kc_table *t, const char *name)
 {
@@ -314,25 +173,6 @@ static kx_err oom(struct loader *l)
 	return kx__fail(l->eb, KX_ERR_NOMEM, "out of memory");
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const unsigned char *d, size_t n)
-{
-	char *o = malloc((n + 2) / 3 * 4 + 1), *p = o;
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)d[i] << 16 | (i + 1 < n ? (unsigned)d[i + 1] << 8 : 0) |
-			     (i + 2 < n ? d[i + 2] : 0);
-		*p++ = b64chars[v >> 18 & 63];
-		*p++ = b64chars[v >> 12 & 63];
-		*p++ = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
-		*p++ = i + 2 < n ? b64chars[v & 63] : '=';
-	}
-	*p = '\0';
-	return o;
-}
-
 static int add_item(cJSON *obj, const char *key, cJSON *v)
 {
 	if (!v)
@@ -396,13 +236,6 @@ static const char *name_of(const cJSON *it)
 	return cJSON_IsString(n) ? n->valuestring : "";
 }
 
-static int by_key(const void *a, const void *b)
-{
-	const struct child *x = a, *y = b;
-	int c = strcmp(x->item->string, y->item->string);
-	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
-}
-
 static int by_name(const void *a, const void *b)
 {
 	const struct child *x = a, *y = b;
@@ -410,8 +243,8 @@ static int by_name(const void *a, const void *b)
 	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-/* Sort the members of an object (by_key) or the elements of a list (by_name) in place;
- * ties keep their order. 0 when out of memory. */
+/* Sort the elements of a list in place (by_name); ties keep their order. 0 when out
+ * of memory. (Objects' keys: kx_json_sort_keys.) */
 static int sort_children(cJSON *parent, int (*cmp)(const void *, const void *))
 {
 	size_t n = 0;
@@ -449,31 +282,10 @@ static kx_err sort_named(struct loader *l, cJSON *arr, const char *path)
 
 /* A deep copy with every mapping's keys sorted bytewise: client-go holds extensions
  * as Go maps, so kubectl prints them in that order. */
-static cJSON *copy_sorted(const cJSON *v, int depth)
+static cJSON *copy_sorted(const cJSON *v)
 {
-	if (depth > 100 || !(cJSON_IsObject(v) || cJSON_IsArray(v)))
-		return cJSON_Duplicate(v, 1);
-	cJSON *c = cJSON_IsObject(v) ? cJSON_CreateObject() : cJSON_CreateArray();
-	if (!c)
-		return NULL;
-	for (const cJSON *it = v->child; it; it = it->next) {
-		cJSON *d = copy_sorted(it, depth + 1);
-		if (!d) {
-			cJSON_Delete(c);
-			return NULL;
-		}
-		if (!(d->type & cJSON_StringIsConst))
-			cJSON_free(d->string);
-		d->string = NULL;
-		if (it->string && !(d->string = kx__strdup(it->string))) {
-			cJSON_Delete(d);
-			cJSON_Delete(c);
-			return NULL;
-		}
-		d->type &= ~cJSON_StringIsConst;
-		cJSON_AddItemToArray(c, d);
-	}
-	if (cJSON_IsObject(c) && !sort_children(c, by_key)) {
+	cJSON *c = cJSON_Duplicate(v, 1);
+	if (c && kx_json_sort_keys(c)) {
 		cJSON_Delete(c);
 		return NULL;
 	}
@@ -499,7 +311,7 @@ static kx_err norm_pairs(struct loader *l, const cJSON *v, const char *path, int
 			if ((err = normalize(l, it, f_ext, p, &o)))
 				return err;
 			const cJSON *e = member(it, "extension");
-			if (!add_item(o, "extension", e ? copy_sorted(e, 0) : cJSON_CreateNull())) {
+			if (!add_item(o, "extension", e ? copy_sorted(e) : cJSON_CreateNull())) {
 				cJSON_Delete(o);
 				return oom(l);
 			}
@@ -547,7 +359,7 @@ static kx_err norm_map(struct loader *l, const cJSON *v, const char *path, int l
 		cJSON_AddItemToArray(*out, val);
 	}
 	/* Go's maps print sorted by key */
-	if (!sort_children(*out, by_key))
+	if (kx_json_sort_keys(*out))
 		return oom(l);
 	return KX_OK;
 }
@@ -609,7 +421,7 @@ static kx_err normalize(struct loader *l, const cJSON *in, const struct field *f
 				free(raw);
 				continue;
 			}
-			char *enc = b64_encode((const unsigned char *)raw, rawlen);
+			char *enc = kx__b64_encode(raw, rawlen);
 			kx__memzero(raw, rawlen);
 			free(raw);
 			if (enc) {
@@ -854,7 +666,7 @@ static kx_err add_dir(struct loader *l, const char *path)
 	if (!d)
 		return oom(l);
 	l->cfg->dirs = d;
-	char *dir = abs_dir_of(path);
+	char *dir = kx__path_abs_dir(path);
 	if (!dir)
 		return kx__fail(l->eb, KX_ERR_IO,
 				"could not determine the absolute path of config file %s", path);
@@ -872,18 +684,18 @@ static kx_err load_file(struct loader *l, const char *path, int must_exist)
 	int errnum;
 	char eb[128];
 	l->path = path;
-	kx_err err = kx__kc_read(path, KX_KUBECONFIG_MAX, &data, &len, &op, &errnum);
+	kx_err err = kx__file_read(path, KX_KUBECONFIG_MAX, &data, &len, &op, &errnum);
 	if (err == KX_ERR_NOT_FOUND && !must_exist)
 		return KX_OK;
 	if (err == KX_ERR_NOT_FOUND)
 		return kx__fail(l->eb, KX_ERR_CONFIG, "stat %s: %s", path,
-				kx__kc_errno_text(errnum, eb, sizeof eb));
+				kx__errno_text(errnum, eb, sizeof eb));
 	if (err == KX_ERR_TOO_LARGE)
 		return load_fail(l, err, "file is larger than %zu bytes", KX_KUBECONFIG_MAX);
 	if (err == KX_ERR_NOMEM)
 		return oom(l);
 	if (err)
-		return load_fail(l, err, "%s %s: %s", op, path, kx__kc_errno_text(errnum, eb, sizeof eb));
+		return load_fail(l, err, "%s %s: %s", op, path, kx__errno_text(errnum, eb, sizeof eb));
 	if (!(err = add_dir(l, path))) {
 		err = load_data(l, data, len);
 		l->file++;
@@ -1061,7 +873,7 @@ static kx_err collect_paths(const struct kx_config_overrides *ov, char ***out, s
 		paths = malloc(sizeof *paths);
 		if (!paths)
 			return KX_ERR_NOMEM;
-		paths[0] = kx__kc_path_join(home, ".kube/config");
+		paths[0] = kx__path_join(home, ".kube/config");
 		if (!paths[0])
 			goto nomem;
 		np = 1;
@@ -1083,15 +895,9 @@ static void free_paths(char **paths, size_t n)
 	free(paths);
 }
 
-struct mem_source {
-	const char *data;
-	size_t len;
-	const char *path;
-	kx__kc_reader read;
-};
-
-static kx_err load(const struct kx_config_overrides *ov, int raw, const struct mem_source *mem,
-		   struct kx_config **out, struct kx_errbuf *eb)
+kx_err kx__config_read(const struct kx_config_overrides *ov, const char *data, size_t len,
+			const char *path, kx__kc_reader read, struct kx_config **out,
+			struct kx_errbuf *eb)
 {
 	struct kx_config_overrides none = KX_CONFIG_OVERRIDES_INIT;
 	struct kx_config *cfg = calloc(1, sizeof *cfg);
@@ -1105,10 +911,10 @@ static kx_err load(const struct kx_config_overrides *ov, int raw, const struct m
 		ov = &none;
 	if (!cfg)
 		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
-	cfg->read = mem && mem->read ? mem->read : kx__kc_read;
-	if (mem) {
+	cfg->read = read ? read : kx__file_read;
+	if (data) {
 		paths = malloc(sizeof *paths);
-		if (!paths || !(paths[0] = kx__strdup(mem->path))) {
+		if (!paths || !(paths[0] = kx__strdup(path ? path : "/dev/null/kubeconfig"))) {
 			free(paths);
 			paths = NULL;
 			err = oom(&l);
@@ -1117,7 +923,7 @@ static kx_err load(const struct kx_config_overrides *ov, int raw, const struct m
 		np = 1;
 		l.path = paths[0];
 		if (!(err = add_dir(&l, paths[0]))) {
-			err = load_data(&l, mem->data, mem->len);
+			err = load_data(&l, data, len);
 			l.file++;
 		}
 	} else {
@@ -1131,18 +937,8 @@ static kx_err load(const struct kx_config_overrides *ov, int raw, const struct m
 	if (err || (err = build_merged(&l)))
 		goto out;
 	const char *ctx = nonempty(ov->context) ? ov->context : nonempty(l.current_context);
-	if (ctx && !(cfg->current_context = kx__strdup(ctx))) {
+	if (ctx && !(cfg->current_context = kx__strdup(ctx)))
 		err = oom(&l);
-		goto out;
-	}
-	if (raw) {
-		struct kx_errbuf ignored = {0};
-		kx_err rerr = kx__config_resolve(cfg, ov, &ignored);
-		if (rerr == KX_ERR_NOMEM)
-			err = oom(&l);
-	} else {
-		err = kx__config_resolve(cfg, ov, eb);
-	}
 out:
 	free_paths(paths, np);
 	free(l.current_context);
@@ -1155,26 +951,6 @@ out:
 	}
 	*out = cfg;
 	return KX_OK;
-}
-
-kx_err kx_config_load(const struct kx_config_overrides *ov, struct kx_config **out,
-		      struct kx_errbuf *eb)
-{
-	return load(ov, 0, NULL, out, eb);
-}
-
-kx_err kx_config_load_raw(const struct kx_config_overrides *ov, struct kx_config **out,
-			  struct kx_errbuf *eb)
-{
-	return load(ov, 1, NULL, out, eb);
-}
-
-kx_err kx__config_load_mem(const char *data, size_t len, const char *path,
-			   const struct kx_config_overrides *ov, int raw, kx__kc_reader read,
-			   struct kx_config **out, struct kx_errbuf *eb)
-{
-	struct mem_source m = {data, len, path ? path : "/dev/null/kubeconfig", read};
-	return load(ov, raw, &m, out, eb);
 }
 
 void kx_config_free(struct kx_config *cfg)
@@ -1199,19 +975,4 @@ void kx_config_free(struct kx_config *cfg)
 	}
 	free(cfg->allocs);
 	free(cfg);
-}
-
-const struct kx_rest_config *kx_config_rest(const struct kx_config *cfg)
-{
-	return cfg && cfg->have_rest ? &cfg->rest : NULL;
-}
-
-const cJSON *kx_config_merged(const struct kx_config *cfg)
-{
-	return cfg ? cfg->merged : NULL;
-}
-
-const char *kx_config_current_context(const struct kx_config *cfg)
-{
-	return cfg ? cfg->current_context : NULL;
 }

@@ -1,5 +1,7 @@
-/* libkx internals of kubeconfig handling, shared by lib/kubeconfig*.c, lib/yaml.c and
- * the kubeconfig fuzz target. Nothing here is public API. */
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libkx internals of kubeconfig handling, shared by its layers — kubeconfig.c (load,
+ * merge), kubeconfig_resolve.c (resolve), config.c (the façade) — and the kubeconfig
+ * fuzz target. Nothing here is public API. */
 #ifndef KX_KUBECONFIG_INTERNAL_H
 #define KX_KUBECONFIG_INTERNAL_H
 
@@ -7,12 +9,6 @@
 
 /* Cap for a kubeconfig file and for the certificate, key and token files it names. */
 #define KX_KUBECONFIG_MAX ((size_t)16 << 20)
-
-/* Standard padded base64 the way Go's base64.StdEncoding decodes it (CR/LF skipped,
- * padding required). *out is malloc'd and NUL-terminated; on KX_ERR_INVALID *bad_at is
- * the offending input offset (Go's "illegal base64 data at input byte N"). Lives in
- * yaml.c, which needs it for !!binary. */
-kx_err kx__b64_decode(const char *in, size_t len, char **out, size_t *outlen, size_t *bad_at);
 
 /* One named cluster, user or context of the merged config. */
 struct kx__kc_entry {
@@ -29,7 +25,7 @@ struct kx__kc_table {
 	int in_merged; /* the items belong to the merged document */
 };
 
-/* Reads a file the way kx__kc_read does; the fuzzer swaps in one that never touches
+/* Reads a file the way kx__file_read does; the fuzzer swaps in one that never touches
  * the file system. */
 typedef kx_err (*kx__kc_reader)(const char *path, size_t max, char **out, size_t *len,
 				const char **op, int *errnum);
@@ -55,21 +51,19 @@ struct kx_config {
 	size_t n_allocs, cap_allocs;
 };
 
-/* Read a whole file capped at max bytes (NUL-terminated). On failure *errnum is the
- * errno (0 for "too large") and *op names the failing step ("open", "read"). */
-kx_err kx__kc_read(const char *path, size_t max, char **out, size_t *len, const char **op,
-		   int *errnum);
-
-/* Go's error text for an errno: strerror with a lower-case first letter. */
-const char *kx__kc_errno_text(int errnum, char *buf, size_t n);
-
 /* The entry named name, or NULL. */
 const struct kx__kc_entry *kx__kc_find(const struct kx__kc_table *t, const char *name);
 
-/* Go's filepath.Join(dir, p) for a relative p; an absolute p is only cleaned. */
-char *kx__kc_path_join(const char *dir, const char *p);
+/* Read and merge the kubeconfig files kubectl would read (or, when data is not NULL,
+ * the one held in memory as if it were the file at path), and choose the current
+ * context; nothing is resolved yet (kubeconfig.c, the load layer). Files the
+ * config names are read later with read (NULL: kx__file_read). */
+kx_err kx__config_read(const struct kx_config_overrides *ov, const char *data, size_t len,
+			const char *path, kx__kc_reader read, struct kx_config **out,
+			struct kx_errbuf *eb);
 
-/* Resolve the current context of a loaded config into cfg->rest (kubeconfig_resolve.c). */
+/* Resolve the current context of a loaded config into cfg->rest (kubeconfig_resolve.c,
+ * the layer above loading). */
 kx_err kx__config_resolve(struct kx_config *cfg, const struct kx_config_overrides *ov,
 			  struct kx_errbuf *eb);
 

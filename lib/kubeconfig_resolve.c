@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* From a merged kubeconfig to the settings for one cluster and user, with kubectl's
  * rules: context selection, the global flags as overrides, client-go's validation and
  * wording, TLS material read into memory, and the in-cluster service account. */
 #include <kx/config.h>
 #include "internal.h"
+#include "base64.h"
+#include "fsutil.h"
 #include "kubeconfig_internal.h"
 
 #include <ctype.h>
@@ -30,15 +33,15 @@ static const char *nz(const char *s)
 }
 
 /* A non-empty string member of a normalized object, or NULL. */
+/* A non-empty string member (client-go treats "" as unset), else NULL. */
 static const char *str_of(const cJSON *obj, const char *key)
 {
-	const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-	return cJSON_IsString(v) && *v->valuestring ? v->valuestring : NULL;
+	return nz(kx_json_str(obj, key));
 }
 
 static int bool_of(const cJSON *obj, const char *key)
 {
-	return cJSON_IsTrue(obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL);
+	return cJSON_IsTrue(kx_json_get(obj, key));
 }
 
 /* ------------------------------------------------ allocations owned by cfg */
@@ -199,7 +202,7 @@ static kx_err read_ref(const struct kx_config *cfg, const char *path, const char
 				what, path, owner, path, KX_KUBECONFIG_MAX);
 	if (err)
 		return kx__fail(eb, KX_ERR_IO, "unable to read %s %s for %s due to %s %s: %s", what, path,
-				owner, op, path, kx__kc_errno_text(errnum, eb2, sizeof eb2));
+				owner, op, path, kx__errno_text(errnum, eb2, sizeof eb2));
 	return KX_OK;
 }
 
@@ -271,7 +274,7 @@ static kx_err build_exec(struct kx_config *cfg, const cJSON *ex, const char *dir
 	const char *cmd = str_of(ex, "command");
 	e->api_version = keep_str(cfg, str_of(ex, "apiVersion"), 0, &ok);
 	if (cmd && strchr(cmd, '/') && cmd[0] != '/')
-		e->command = keep(cfg, kx__kc_path_join(dir, cmd), 0, 0);
+		e->command = keep(cfg, kx__path_join(dir, cmd), 0, 0);
 	else
 		e->command = keep_str(cfg, cmd, 0, &ok);
 	ok = ok && e->command;
@@ -411,18 +414,18 @@ static kx_err build_rest(struct kx_config *cfg, const struct kx_config_overrides
 		cert_file = ov->client_certificate;
 		cert_data = NULL;
 	} else {
-		cert_file = owned[0] = kx__kc_path_join(s->user_dir, str_of(u, "client-certificate"));
+		cert_file = owned[0] = kx__path_join(s->user_dir, str_of(u, "client-certificate"));
 		cert_data = str_of(u, "client-certificate-data");
 	}
 	if (nz(ov->client_key)) {
 		key_file = ov->client_key;
 		key_data = NULL;
 	} else {
-		key_file = owned[1] = kx__kc_path_join(s->user_dir, str_of(u, "client-key"));
+		key_file = owned[1] = kx__path_join(s->user_dir, str_of(u, "client-key"));
 		key_data = str_of(u, "client-key-data");
 	}
 	if (token_file)
-		token_file = owned[2] = kx__kc_path_join(s->user_dir, token_file);
+		token_file = owned[2] = kx__path_join(s->user_dir, token_file);
 	const cJSON *ex = u ? cJSON_GetObjectItemCaseSensitive(u, "exec") : NULL;
 	const cJSON *provider = u ? cJSON_GetObjectItemCaseSensitive(u, "auth-provider") : NULL;
 	if ((str_of(u, "client-certificate") && !cert_file && !nz(ov->client_certificate)) ||
@@ -446,7 +449,7 @@ static kx_err build_rest(struct kx_config *cfg, const struct kx_config_overrides
 	} else {
 		/* an explicit --insecure-skip-tls-verify=false turns verification back on */
 		insecure = ov->insecure_skip_tls_verify == 0 ? 0 : bool_of(c, "insecure-skip-tls-verify");
-		ca_file = owned[3] = kx__kc_path_join(s->cluster_dir, str_of(c, "certificate-authority"));
+		ca_file = owned[3] = kx__path_join(s->cluster_dir, str_of(c, "certificate-authority"));
 		if (str_of(c, "certificate-authority") && !ca_file) {
 			err = kx__fail(eb, KX_ERR_NOMEM, "out of memory");
 			goto out;
@@ -560,7 +563,7 @@ static int in_cluster_possible(void)
 {
 	if (!nz(getenv("KUBERNETES_SERVICE_HOST")) || !nz(getenv("KUBERNETES_SERVICE_PORT")))
 		return 0;
-	char *tok = kx__kc_path_join(sa_dir(), "token");
+	char *tok = kx__path_join(sa_dir(), "token");
 	struct stat st;
 	int ok = tok && stat(tok, &st) == 0 && !S_ISDIR(st.st_mode);
 	free(tok);
@@ -578,16 +581,16 @@ static kx_err resolve_in_cluster(struct kx_config *cfg, const struct kx_config_o
 	const char *d = sa_dir();
 	if (d[0] != '/') {
 		cwd = getcwd(NULL, 0);
-		dir = cwd ? kx__kc_path_join(cwd, d) : NULL;
+		dir = cwd ? kx__path_join(cwd, d) : NULL;
 	} else {
-		dir = kx__kc_path_join("/", d);
+		dir = kx__path_join("/", d);
 	}
 	size_t sl = strlen(host) + strlen(port) + 16;
 	server = malloc(sl);
 	if (!cluster || !user || !dir || !server)
 		goto out;
 	snprintf(server, sl, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
-	char *ca = kx__kc_path_join(dir, "ca.crt"), *tok = kx__kc_path_join(dir, "token");
+	char *ca = kx__path_join(dir, "ca.crt"), *tok = kx__path_join(dir, "token");
 	int ok = ca && tok && cJSON_AddStringToObject(cluster, "server", server) &&
 		 cJSON_AddStringToObject(user, "tokenFile", tok);
 	/* client-go logs an unreadable CA and carries on with the system store */
@@ -598,11 +601,11 @@ static kx_err resolve_in_cluster(struct kx_config *cfg, const struct kx_config_o
 	if (!ok)
 		goto out;
 	const char *ns = nz(getenv("POD_NAMESPACE"));
-	if (!ns && (ns_path = kx__kc_path_join(dir, "namespace"))) {
+	if (!ns && (ns_path = kx__path_join(dir, "namespace"))) {
 		size_t len;
 		const char *op;
 		int errnum;
-		if (kx__kc_read(ns_path, 4096, &ns_data, &len, &op, &errnum) == KX_OK) {
+		if (kx__file_read(ns_path, 4096, &ns_data, &len, &op, &errnum) == KX_OK) {
 			char *b = ns_data, *e = ns_data + len;
 			while (b < e && isspace((unsigned char)*b))
 				b++;
@@ -630,8 +633,8 @@ out:
 	return err;
 }
 
-kx_err kx__config_resolve(struct kx_config *cfg, const struct kx_config_overrides *ov,
-			  struct kx_errbuf *eb)
+static kx_err resolve_context(struct kx_config *cfg, const struct kx_config_overrides *ov,
+			      struct kx_errbuf *eb)
 {
 	struct selection s = {.default_namespace = "default"};
 	const struct kx__kc_entry *ctx = NULL, *cl = NULL, *us = NULL;
@@ -675,4 +678,28 @@ kx_err kx__config_resolve(struct kx_config *cfg, const struct kx_config_override
 				"invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable");
 	}
 	return build_rest(cfg, ov, &s, eb);
+}
+
+/* kubectl's cache directory: --cache-dir, else $KUBECACHEDIR, else ~/.kube/cache;
+ * none without a home, or when the cache is turned off (kx+). */
+static kx_err resolve_cache_dir(struct kx_config *cfg, const struct kx_config_overrides *ov,
+				struct kx_errbuf *eb)
+{
+	const char *dir = nz(ov->cache_dir) ? ov->cache_dir : nz(getenv("KUBECACHEDIR"));
+	char *home_dir = NULL;
+	if (ov->no_cache)
+		dir = NULL;
+	else if (!dir && nz(getenv("HOME")) && !(dir = home_dir = kx__path_join(getenv("HOME"), ".kube/cache")))
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	int ok = 1;
+	cfg->rest.cache_dir = keep_str(cfg, dir, 0, &ok);
+	free(home_dir);
+	return ok ? KX_OK : kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+}
+
+kx_err kx__config_resolve(struct kx_config *cfg, const struct kx_config_overrides *ov,
+			  struct kx_errbuf *eb)
+{
+	kx_err err = resolve_context(cfg, ov, eb);
+	return err ? err : resolve_cache_dir(cfg, ov, eb);
 }

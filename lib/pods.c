@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Resolving exec/port-forward targets to pods: TYPE/NAME parsing, selectors,
  * kubectl's pod ordering and kx's Ready-only choice, waiting with a watch. */
 #include <kx/pods.h>
 #include "internal.h"
 #include "loop.h"
+#include "pods_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,7 +160,7 @@ static long restarts(const cJSON *pod)
 
 static const char *str_at(const cJSON *o, const char *a, const char *b)
 {
-	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, a), b));
+	const char *s = kx_json_str(kx_json_get(o, a), b);
 	return s ? s : "";
 }
 

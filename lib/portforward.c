@@ -8,6 +8,7 @@
 #include <kx/portforward.h>
 #include "internal.h"
 #include "loop.h"
+#include "pods_internal.h"
 #include "spdy.h"
 #include "upconn.h"
 

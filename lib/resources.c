@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Resource names to REST paths: the built-in core and grouped resources kx
  * works with (no request needed), and for anything else — CRDs, aggregated
  * APIs, less common built-ins — the server's discovery (discovery.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Deep copies of resolved connection settings, so a client never keeps pointers
  * into its caller's kx_config. */
 #include <kx/config.h>
@@ -97,6 +98,7 @@ struct kx_rest_config *kx__rest_config_dup(const struct kx_rest_config *src)
 	DUP(username);
 	DUP(password);
 	DUP(auth_provider);
+	DUP(cache_dir);
 	if (src->ca_pem && !(dst->ca_pem = dup_mem(src->ca_pem, src->ca_len)))
 		goto fail;
 	if (src->cert_pem && !(dst->cert_pem = dup_mem(src->cert_pem, src->cert_len)))
@@ -127,6 +129,7 @@ void kx__rest_config_free(struct kx_rest_config *rc)
 	free((char *)rc->username);
 	kx__free_secret((char *)rc->password);
 	free((char *)rc->auth_provider);
+	free((char *)rc->cache_dir);
 	free((char *)rc->ca_pem);
 	free((char *)rc->cert_pem);
 	if (rc->key_pem)

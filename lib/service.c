@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Services as kubectl's `expose` and `create service` generate them, and what an
  * exposable object offers them (selector, ports, protocols, labels). The rules
  * and messages follow kubectl's (pkg/cmd/expose, pkg/cmd/create,
@@ -15,51 +16,6 @@
 static int given(const char *s)
 {
 	return s && *s;
-}
-
-static const cJSON *item(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = item(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-kx_err kx_json_map_set(cJSON *map, const char *key, const char *value)
-{
-	cJSON *v = cJSON_CreateString(value);
-	if (!v)
-		return KX_ERR_NOMEM;
-	if (cJSON_GetObjectItemCaseSensitive(map, key)) {
-		cJSON_ReplaceItemInObjectCaseSensitive(map, key, v);
-		return KX_OK;
-	}
-	/* cJSON adds at the end; move the new item to its sorted place. */
-	if (!cJSON_AddItemToObject(map, key, v)) {
-		cJSON_Delete(v);
-		return KX_ERR_NOMEM;
-	}
-	cJSON_DetachItemViaPointer(map, v);
-	cJSON *at = map->child;
-	while (at && strcmp(at->string, key) < 0)
-		at = at->next;
-	if (!at) {
-		cJSON_AddItemToArray(map, v); /* appends, keeping v->string */
-		return KX_OK;
-	}
-	/* insert before `at` */
-	v->next = at;
-	v->prev = at->prev;
-	if (at == map->child) {
-		map->child = v;
-	} else {
-		at->prev->next = v;
-	}
-	at->prev = v;
-	return KX_OK;
 }
 
 /* Go's %q for the plain strings these messages quote. */
@@ -153,7 +109,7 @@ static cJSON *object_head(const char *kind, const char *api_version, const char 
 	cJSON_AddStringToObject(*meta, "name", name);
 	if (given(ns))
 		cJSON_AddStringToObject(*meta, "namespace", ns);
-	cJSON_AddNullToObject(*meta, "creationTimestamp");
+	/* no "creationTimestamp": null — kubectl 1.34 leaves the zero time out */
 	return o;
 }
 
@@ -317,7 +273,7 @@ kx_err kx_service_build(const struct kx_service_spec *s, cJSON **out, struct kx_
 		const cJSON *p;
 		cJSON_ArrayForEach(p, ports) {
 			cJSON *target = given(s->target_port) ? intstr(s->target_port)
-							      : cJSON_CreateNumber(cJSON_GetNumberValue(item(p, "port")));
+							      : cJSON_CreateNumber(cJSON_GetNumberValue(kx_json_get(p, "port")));
 			cJSON_AddItemToObject((cJSON *)p, "targetPort", target);
 		}
 		if (given(s->node_ports) && (err = add_node_ports(s->node_ports, ports, eb)))
@@ -394,11 +350,11 @@ static void expressions_text(const cJSON *exprs, char *out, size_t n)
 	const cJSON *e;
 	int first = 1;
 	cJSON_ArrayForEach(e, exprs) {
-		const char *k = str(e, "key"), *op = str(e, "operator");
+		const char *k = kx_json_str(e, "key"), *op = kx_json_str(e, "operator");
 		kx_buf_printf(&b, "%s{Key:%s Operator:%s Values:[", first ? "" : " ", k ? k : "", op ? op : "");
 		const cJSON *v;
 		int vf = 1;
-		cJSON_ArrayForEach(v, item(e, "values")) {
+		cJSON_ArrayForEach(v, kx_json_get(e, "values")) {
 			kx_buf_printf(&b, "%s%s", vf ? "" : " ", cJSON_IsString(v) ? v->valuestring : "");
 			vf = 0;
 		}
@@ -413,12 +369,12 @@ static void expressions_text(const cJSON *exprs, char *out, size_t n)
 /* A controller's label selector as a Service selector (map form only). */
 static char *label_selector(const cJSON *sel, const char *what, char *why, size_t n, kx_err *err)
 {
-	const cJSON *ml = item(sel, "matchLabels");
+	const cJSON *ml = kx_json_get(sel, "matchLabels");
 	if (!cJSON_IsObject(ml) || !ml->child) {
 		snprintf(why, n, "invalid %s: no selectors, therefore cannot be exposed", what);
 		return NULL;
 	}
-	const cJSON *me = item(sel, "matchExpressions");
+	const cJSON *me = kx_json_get(sel, "matchExpressions");
 	if (cJSON_IsArray(me) && me->child) {
 		char text[160];
 		expressions_text(me, text, sizeof text);
@@ -455,37 +411,37 @@ static kx_err add_port(struct kx_buf *ports, struct kx_buf *protocols, int num, 
 kx_err kx_expose_inspect(const cJSON *obj, struct kx_expose_source *out, struct kx_errbuf *eb)
 {
 	memset(out, 0, sizeof *out);
-	const char *kind = str(obj, "kind");
+	const char *kind = kx_json_str(obj, "kind");
 	kind = kind ? kind : "";
-	const cJSON *spec = item(obj, "spec"), *pod_spec = NULL;
-	const cJSON *meta = item(obj, "metadata");
+	const cJSON *spec = kx_json_get(obj, "spec"), *pod_spec = NULL;
+	const cJSON *meta = kx_json_get(obj, "metadata");
 	kx_err err = KX_OK;
 	char *why = out->selector_error;
 	size_t wn = sizeof out->selector_error;
 	if (!strcmp(kind, "Pod")) {
 		pod_spec = spec;
-		const cJSON *l = item(meta, "labels");
+		const cJSON *l = kx_json_get(meta, "labels");
 		if (!cJSON_IsObject(l) || !l->child)
 			snprintf(why, wn, "the pod has no labels and cannot be exposed");
 		else
 			out->selector = map_string(l, &err);
 	} else if (!strcmp(kind, "Service")) {
-		const cJSON *sel = item(spec, "selector");
+		const cJSON *sel = kx_json_get(spec, "selector");
 		if (!cJSON_IsObject(sel))
 			snprintf(why, wn, "the service has no pod selector set");
 		else
 			out->selector = map_string(sel, &err);
 	} else if (!strcmp(kind, "ReplicationController")) {
-		pod_spec = item(item(spec, "template"), "spec");
-		out->selector = map_string(item(spec, "selector"), &err);
+		pod_spec = kx_json_get(kx_json_get(spec, "template"), "spec");
+		out->selector = map_string(kx_json_get(spec, "selector"), &err);
 	} else if (!strcmp(kind, "Deployment") || !strcmp(kind, "ReplicaSet") ||
 		   !strcmp(kind, "StatefulSet")) {
 		char what[32];
 		snprintf(what, sizeof what, "%s", kind);
 		for (char *c = what; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
-		pod_spec = item(item(spec, "template"), "spec");
-		out->selector = label_selector(item(spec, "selector"), what, why, wn, &err);
+		pod_spec = kx_json_get(kx_json_get(spec, "template"), "spec");
+		out->selector = label_selector(kx_json_get(spec, "selector"), what, why, wn, &err);
 	} else {
 		return kx__fail(eb, KX_ERR_INVALID, "cannot expose a %s", kind[0] ? kind : "object without a kind");
 	}
@@ -494,24 +450,24 @@ kx_err kx_expose_inspect(const cJSON *obj, struct kx_expose_source *out, struct 
 		err = kx_buf_appends(&ports, "");
 	if (!err)
 		err = kx_buf_appends(&protocols, "");
-	const cJSON *list = pod_spec ? NULL : item(spec, "ports");
+	const cJSON *list = pod_spec ? NULL : kx_json_get(spec, "ports");
 	const cJSON *c, *p;
 	if (pod_spec) {
-		cJSON_ArrayForEach(c, item(pod_spec, "containers")) {
-			cJSON_ArrayForEach(p, item(c, "ports")) {
-				const char *proto = str(p, "protocol");
-				int num = (int)cJSON_GetNumberValue(item(p, "containerPort"));
+		cJSON_ArrayForEach(c, kx_json_get(pod_spec, "containers")) {
+			cJSON_ArrayForEach(p, kx_json_get(c, "ports")) {
+				const char *proto = kx_json_str(p, "protocol");
+				int num = (int)cJSON_GetNumberValue(kx_json_get(p, "containerPort"));
 				err = err ? err : add_port(&ports, &protocols, num, proto, &out->nports);
 			}
 		}
 	} else {
 		cJSON_ArrayForEach(p, list) {
-			const char *proto = str(p, "protocol");
-			int num = (int)cJSON_GetNumberValue(item(p, "port"));
+			const char *proto = kx_json_str(p, "protocol");
+			int num = (int)cJSON_GetNumberValue(kx_json_get(p, "port"));
 			err = err ? err : add_port(&ports, &protocols, num, proto, &out->nports);
 		}
 	}
-	const cJSON *labels = item(meta, "labels");
+	const cJSON *labels = kx_json_get(meta, "labels");
 	out->labels = map_string(cJSON_IsObject(labels) ? labels : NULL, &err);
 	out->ports = err ? NULL : kx_buf_steal(&ports);
 	out->protocols = err ? NULL : kx_buf_steal(&protocols);

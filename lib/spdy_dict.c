@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SPDY/3 header-compression dictionary (draft-mbelshe-httpbis-spdy-00,
  * section 2.6.10.1) that both zlib streams of a session are primed with.
  * Generated once from spdy3-header-dictionary.bin (1423 bytes, sha256

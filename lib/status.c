@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Decoding metav1.Status bodies: failed REST calls and exec's exit status. */
 #include <kx/client.h>
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Certificate verification failures in the words Go's crypto/x509 uses, so kx's
  * TLS errors read like kubectl's whichever TLS stack (libcurl's or our own)
  * found them. */

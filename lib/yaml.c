@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* YAML and JSON documents for libkx: YAML is read with libyaml's event parser under
  * go-yaml v2's scalar rules (what sigs.k8s.io/yaml, and so kubectl, reads) into cJSON,
  * and cJSON is printed the way kubectl's -o yaml and -o json print objects. */
 #include <kx/json.h>
 #include "internal.h"
-#include "kubeconfig_internal.h"
+#include "base64.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -96,102 +97,6 @@ static char *utf8_sanitize(const char *s, size_t n, size_t *outlen)
 	out[o] = '\0';
 	*outlen = o;
 	return out;
-}
-
-/* ---------------------------------------------------------------- base64 */
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Standard base64 with padding, as Go's base64.StdEncoding decodes it: CR and LF
- * are skipped anywhere, padding is required, nothing may follow it. */
-kx_err kx__b64_decode(const char *in, size_t len, char **out, size_t *outlen, size_t *bad_at)
-{
-	*out = NULL;
-	*outlen = 0;
-	*bad_at = 0;
-	unsigned char *dst = malloc(len / 4 * 3 + 4);
-	if (!dst)
-		return KX_ERR_NOMEM;
-	size_t si = 0, n = 0;
-	for (;;) {
-		int q[4];
-		size_t j, dlen = 4;
-		for (j = 0; j < 4; j++) {
-			if (si == len) {
-				if (j == 0)
-					goto done;
-				*bad_at = si - j;
-				goto bad;
-			}
-			unsigned char c = (unsigned char)in[si++];
-			int v = b64_value(c);
-			if (v >= 0) {
-				q[j] = v;
-				continue;
-			}
-			if (c == '\n' || c == '\r') {
-				j--;
-				continue;
-			}
-			if (c != '=' || j < 2) {
-				*bad_at = si - 1;
-				goto bad;
-			}
-			if (j == 2) {
-				while (si < len && (in[si] == '\n' || in[si] == '\r'))
-					si++;
-				if (si == len) {
-					*bad_at = len;
-					goto bad;
-				}
-				if (in[si] != '=') {
-					*bad_at = si - 1;
-					goto bad;
-				}
-				si++;
-			}
-			while (si < len && (in[si] == '\n' || in[si] == '\r'))
-				si++;
-			if (si < len) {
-				*bad_at = si;
-				goto bad;
-			}
-			dlen = j;
-			break;
-		}
-		uint32_t v = 0;
-		for (size_t k = 0; k < 4; k++)
-			v = (v << 6) | (uint32_t)(k < dlen ? q[k] : 0);
-		dst[n++] = (unsigned char)(v >> 16);
-		if (dlen > 2)
-			dst[n++] = (unsigned char)(v >> 8);
-		if (dlen > 3)
-			dst[n++] = (unsigned char)v;
-		if (dlen < 4)
-			break;
-	}
-done:
-	dst[n] = '\0';
-	*out = (char *)dst;
-	*outlen = n;
-	return KX_OK;
-bad:
-	kx__memzero(dst, len / 4 * 3 + 4);
-	free(dst);
-	return KX_ERR_INVALID;
 }
 
 /* ------------------------------------------------------ go-yaml scalar rules */

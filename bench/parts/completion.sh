@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Completion: time to answer `__complete exec ''` (pod names for `kx exec <TAB>`),
 # kx vs kubectl, with the live server and with an unreachable one (a copy of the
 # kubeconfig whose server is a dead port: connection refused). Sourced by bench/run.

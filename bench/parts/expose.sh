@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # expose / create: building the Service locally (--dry-run=client -o yaml), and
 # a real create of it followed by a delete. kx has no delete command, so both
 # sides delete with the same kubectl call: the difference is the create.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # kx proxy vs kubectl proxy: requests/s, p99 latency and the proxy process's own
 # CPU (utime+stime) per 10,000 requests with wrk on the same small API path, at
 # 1, 50 and 200 connections, and each proxy's peak RSS (VmHWM) after that load. Sourced by bench/run (uses row, $KX, $KUBECTL, $root).

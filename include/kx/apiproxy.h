@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: a local HTTP/1.1 gateway to the API server (kubectl proxy): requests
  * are filtered, forwarded with the client's credentials and TLS, and streamed
  * both ways; Upgrade requests (exec, attach, port-forward) become tunnels. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: a growable byte buffer with a size cap. Used for every body, line or
  * document whose size comes from outside, so no input can grow memory unbounded. */
 #ifndef KX_BUF_H
@@ -39,5 +40,10 @@ KX_API void kx_buf_free(struct kx_buf *b);
 KX_API void kx_buf_free_secret(struct kx_buf *b);
 /* Take ownership of the data (NUL-terminated, never NULL on success); the buffer is reset. */
 KX_API char *kx_buf_steal(struct kx_buf *b);
+
+/* Append a query parameter: "?key=value" when b holds no '?' yet, else "&key=value",
+ * with value escaped as Go's url.QueryEscape does (what client-go sends): letters,
+ * digits and -_.~ as they are, space as '+', every other byte as %XX. */
+KX_API kx_err kx_buf_query(struct kx_buf *b, const char *key, const char *value);
 
 #endif

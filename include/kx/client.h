@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: a client for one API server — authenticated REST calls (libcurl, one
  * reused connection), watches decoded event by event, and the decoded
  * metav1.Status of a failed call. */

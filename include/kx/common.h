@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: shared definitions of the public API — export macro, error codes, the
  * caller-owned error buffer. Every other public header includes this one. */
 #ifndef KX_COMMON_H
@@ -31,6 +32,19 @@ typedef enum kx_err {
 
 /* libkx's version, "v0.1.0" (the kx binary reports the same). */
 KX_API const char *kx_version(void);
+
+/* Once per process, before any other libkx call (libcurl's global set-up), and
+ * kx_global_cleanup at the end; KX_ERR_NOMEM when it cannot be done. */
+KX_API kx_err kx_global_init(void);
+KX_API void kx_global_cleanup(void);
+
+/* The transport of a streaming session (exec, attach, port-forward). */
+enum kx_transport {
+	KX_TRANSPORT_AUTO = 0,  /* the command's order, falling back when an upgrade is refused:
+	                           exec/attach SPDY first, port-forward WebSocket first */
+	KX_TRANSPORT_WEBSOCKET,
+	KX_TRANSPORT_SPDY,
+};
 
 /* A short, constant description of an error code; never NULL. */
 KX_API const char *kx_strerror(kx_err err);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: kubeconfig loading, merging and resolution — kubectl's rules for
  * --kubeconfig, KUBECONFIG (":"-separated, merged first-wins), ~/.kube/config and
  * the in-cluster service account, with the global flags as overrides. */
@@ -24,6 +25,8 @@ struct kx_config_overrides {
 	const char *tls_server_name;       /* --tls-server-name */
 	int insecure_skip_tls_verify;      /* --insecure-skip-tls-verify: -1 unset, 0, 1 */
 	const char *request_timeout;       /* --request-timeout: "0", "30", "5s", "1m", "1h" */
+	const char *cache_dir;             /* --cache-dir; NULL or "": $KUBECACHEDIR, else ~/.kube/cache */
+	int no_cache;                      /* kx+ --discovery-cache=false: no disk cache at all */
 };
 #define KX_CONFIG_OVERRIDES_INIT { .insecure_skip_tls_verify = -1 }
 
@@ -68,6 +71,8 @@ struct kx_rest_config {
 	                                 client fails with an error naming it */
 	long timeout_ms;              /* --request-timeout; 0 = none */
 	int in_cluster;               /* loaded from the service-account directory */
+	const char *cache_dir;        /* where discovery is cached (DIR/discovery/HOST_PORT/), as
+	                                 kubectl's --cache-dir; NULL = no disk cache */
 };
 
 struct kx_config; /* opaque */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: running a command in a container (exec), or attaching to its main
  * process (attach), over WebSocket
  * (v5/v4.channel.k8s.io) or SPDY/3.1, with stdin/stdout/stderr pumped from file
@@ -7,12 +8,6 @@
 
 #include <kx/client.h>
 #include <kx/common.h>
-
-enum kx_transport {
-	KX_TRANSPORT_AUTO = 0,  /* WebSocket first, SPDY when the upgrade fails (kubectl's rule) */
-	KX_TRANSPORT_WEBSOCKET,
-	KX_TRANSPORT_SPDY,
-};
 
 /* KX_TRANSPORT_AUTO unless KX_TRANSPORT=websocket|spdy is set in the
  * environment; an unknown value is an error naming it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: the objects that expose workloads, built as kubectl builds them —
  * Services (`expose`, `create service`), Ingresses (`create ingress` rules) —
  * and what a workload says about itself (selector, ports, protocols, labels).
@@ -90,8 +91,12 @@ KX_API kx_err kx_ingress_rule_check(const char *rule, struct kx_errbuf *eb);
  * does. Rules kubectl accepts but then crashes on are refused as invalid. */
 KX_API kx_err kx_ingress_build(const struct kx_ingress_spec *s, cJSON **out, struct kx_errbuf *eb);
 
-/* Add key=value to a JSON object keeping keys sorted (Go marshals maps so),
- * replacing an existing key. */
-KX_API kx_err kx_json_map_set(cJSON *map, const char *key, const char *value);
+/* kx+ reach: every way into a Service as one JSON view (the shape `kx reach -o json`
+ * prints: namespace, name, type, clusterIP, dns, ports, clusterAddresses, nodePorts,
+ * loadBalancer, externalIPs, ingresses, proxy, portForward). nodes is the NodeList
+ * and ingresses the IngressList of the Service's namespace; either may be NULL (not
+ * readable). *addresses counts the load-balancer and Ingress addresses found (what
+ * `reach --wait` waits for). Returns a new tree (cJSON_Delete), NULL when out of memory. */
+KX_API cJSON *kx_reach_view(const cJSON *svc, const cJSON *nodes, const cJSON *ingresses, int *addresses);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: from what a user names ("web-0", "pod/web-0", "deploy/web", "svc/web")
  * to a pod, the way kubectl's exec, attach and port-forward resolve it — and
  * kx's stricter choice (Ready pods only) where asked. */
@@ -28,6 +29,20 @@ enum kx_pod_pick {
  * timeout_ms for one. */
 KX_API kx_err kx_pod_resolve(struct kx_client *c, const char *ns, const char *target,
 			     enum kx_pod_pick pick, long timeout_ms, cJSON **pod, struct kx_errbuf *eb);
+
+/* A container port of pod: the one named name, or (name NULL) the one numbered
+ * number. Returns its number, 0 when no container has it; *udp_only is set when
+ * every matching port is UDP (port-forward carries TCP only). */
+KX_API int kx_pod_container_port(const cJSON *pod, const char *name, int number, int *udp_only);
+
+/* A Service's port — by name when name is not NULL, else by number — to the pod
+ * port it sends traffic to, as kubectl's port-forward resolves svc/NAME: a numeric
+ * targetPort; a named targetPort looked up in pod's containers; the port itself
+ * for a headless Service or one without targetPort. Returns that pod port, 0 when
+ * the Service has no such port, -1 when a named targetPort is not in the pod.
+ * Sets *svc_port (the Service's port number) and *udp_only (its protocol is UDP). */
+KX_API int kx_service_target_port(const cJSON *svc, const cJSON *pod, int number, const char *name,
+				  int *svc_port, int *udp_only);
 
 /* True when the pod is Running and its Ready condition is True. */
 KX_API int kx_pod_is_ready(const cJSON *pod);

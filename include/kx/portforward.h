@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx: forwarding local TCP ports to a pod's ports over one SPDY/3.1 session
  * (kubectl port-forward's wire protocol; tunnelled in a WebSocket or straight
  * after an HTTP Upgrade), every accepted connection its own error+data stream

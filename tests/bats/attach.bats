@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx attach against the real cluster: KWOK attaches to the pod's log file, so a
 # line appended to it is the main process's output. Compared with kubectl.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Authentication against the real test cluster, each way a kubeconfig can say
 # it: client certificate (files and inline data), token, tokenFile (re-read
 # when it changes), exec credential plugins v1 and v1beta1 (cached, run again
@@ -9,7 +10,7 @@
 setup() {
 	load helpers
 	need_cluster
-	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
+	export KUBECACHEDIR=$BATS_TEST_TMPDIR/cache
 	KX_TIMEOUT=20
 }
 
@@ -125,7 +126,7 @@ EOF
 	assert_success
 	[ "$(plugin_runs "$KX_PLUGIN_COUNT_FILE")" -ge 2 ]
 	# one that expires in the future is kept
-	rm -rf "$KX_PLUGIN_COUNT_FILE" "$XDG_CACHE_HOME"
+	rm -rf "$KX_PLUGIN_COUNT_FILE" "$KUBECACHEDIR"
 	KX_PLUGIN_EXPIRY=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ) run kx --context exec get leases -n kube-system -o name
 	assert_success
 	assert_equal "$(plugin_runs "$KX_PLUGIN_COUNT_FILE")" 1

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # The command skeleton: help, version, unknown commands and flags, exit codes.
 
 setup() { load helpers; }

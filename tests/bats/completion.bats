@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Shell completion: `kx completion bash|zsh|fish` scripts driven in real shells
 # (bash with bash-completion, zsh with compinit in tmux, fish's complete -C),
 # with live names from the test cluster, the offline fallback with the server

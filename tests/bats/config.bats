@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx config against kubectl config on the same kubeconfigs, compared as data
 # (JSON) and as text where kubectl's text is the contract (tables, YAML).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A minimal HTTP CONNECT proxy for tests: listens on 127.0.0.1:PORT, tunnels only
 to loopback targets, logs one line per CONNECT to LOG, and with a third argument
 USER:PASS requires that Proxy-Authorization (407 otherwise). With PROXY_TLS_CERT and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx create service / create ingress against the real cluster: the objects
 # kubectl builds for the same flags (compared as data), kubectl's errors, and
 # what the API server allocates and refuses.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx exec against the real cluster, on both transports (WebSocket v5 channels and
 # SPDY/3.1), compared with kubectl where kubectl can do the same.
 

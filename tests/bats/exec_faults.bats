@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx exec with a real terminal (tmux) and under faults: resizes, the terminal
 # restored on every way out, and a connection lost mid-stream reported as an
 # error — on both transports. Each test is bounded in time.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Fault tests (issue 9): the API server killed with SIGKILL mid-forward and
 # mid-exec, a pod deleted mid-transfer, a client that resets its connection
 # mid-transfer, and a full disk under the discovery cache. Every wait is
@@ -174,7 +175,7 @@ echo_through() { # port text: the text back through the forward, trying for up t
 	mkdir -p "$MNT"
 	mount -t tmpfs -o size=256k tmpfs "$MNT" 2>/dev/null || { MNT=; skip "cannot mount a small tmpfs here"; }
 	# leases are not among kx's built-in kinds: finding them needs discovery
-	XDG_CACHE_HOME=$MNT run kx get leases -A -o name
+	KUBECACHEDIR=$MNT run kx get leases -A -o name
 	assert_success
 	cache=$(find "$MNT" -name '*.json' -type f | head -1)
 	[ -n "$cache" ] || fail "no discovery cache was written"
@@ -184,7 +185,7 @@ echo_through() { # port text: the text back through the forward, trying for up t
 	# Fill the disk, and age the cache past its 6 h so kx refreshes and tries to write.
 	dd if=/dev/zero of="$MNT/filler" bs=4k 2>/dev/null || true
 	touch -d '7 hours ago' "$cache"
-	XDG_CACHE_HOME=$MNT run kx get leases -A -o name
+	KUBECACHEDIR=$MNT run kx get leases -A -o name
 	assert_success
 	assert_output "$(kubectl get leases -A -o name)"
 	assert_equal "$(sha256sum <"$cache")" "$before"

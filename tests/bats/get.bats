@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx get against the real test cluster, compared with kubectl on the same
 # arguments: tables (the server's columns), -o json|yaml|name, selectors, all
 # namespaces, --raw, kubectl's errors, and types found through discovery
@@ -8,7 +9,7 @@
 setup() {
 	load helpers
 	# Each test gets its own discovery cache, so discovery really runs.
-	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
+	export KUBECACHEDIR=$BATS_TEST_TMPDIR/cache
 }
 
 teardown() {
@@ -293,7 +294,7 @@ assert a == b
 
 @test "discovery is cached: two requests the first time, none within 6 hours" {
 	need_cluster
-	local dir=$XDG_CACHE_HOME/kx/discovery/127.0.0.1_${KX_TEST_APISERVER##*:}
+	local dir=$KUBECACHEDIR/discovery/127.0.0.1_${KX_TEST_APISERVER##*:}
 	run kx -v=6 get priorityclasses
 	assert_success
 	assert_output --regexp 'GET https://[^ ]+/api 200'
@@ -301,7 +302,7 @@ assert a == b
 	[ -f "$dir/api-resources.json" ]
 	assert_equal "$(stat -c %a "$dir/api-resources.json")" 600
 	assert_equal "$(stat -c %a "$dir")" 700
-	assert_equal "$(stat -c %a "$XDG_CACHE_HOME/kx")" 700
+	assert_equal "$(stat -c %a "$KUBECACHEDIR")" 700
 	assert_equal "$(ls -A "$dir")" "api-resources.json" # no temporary file left
 	run kx -v=6 get priorityclasses
 	assert_success
@@ -315,7 +316,7 @@ assert a == b
 
 @test "a type missing from a fresh cache is looked up on the server once more" {
 	need_cluster
-	local dir=$XDG_CACHE_HOME/kx/discovery/127.0.0.1_${KX_TEST_APISERVER##*:}
+	local dir=$KUBECACHEDIR/discovery/127.0.0.1_${KX_TEST_APISERVER##*:}
 	mkdir -p "$dir"
 	# a cache from before "leases" existed
 	echo '{"kind":"KxDiscoveryCache","version":1,"resources":[{"group":"scheduling.k8s.io","version":"v1","resource":"priorityclasses","singular":"priorityclass","kind":"PriorityClass","namespaced":false,"shortNames":["pc"]}]}' \
@@ -377,10 +378,31 @@ EOF
 	same_as_kubectl get "widgets.$group" w1 -o json
 }
 
+@test "--cache-dir: discovery kept where kubectl keeps it (DIR/discovery/HOST_PORT), default ~/.kube/cache; --discovery-cache=false keeps nothing" {
+	need_cluster
+	local d=$BATS_TEST_TMPDIR/cd host=127.0.0.1_${KX_TEST_APISERVER##*:}
+	run kx --cache-dir "$d" get leases -n kube-system -o name
+	assert_success
+	assert_line --partial "lease.coordination.k8s.io/"
+	kubectl --cache-dir "$d" get leases -n kube-system -o name >/dev/null
+	# kx's file and kubectl's side by side, in one directory per server
+	[ -f "$d/discovery/$host/api-resources.json" ] || fail "kx wrote no cache under --cache-dir"
+	[ -f "$d/discovery/$host/servergroups.json" ] || fail "kubectl's cache is elsewhere: $(find "$d")"
+	# KUBECACHEDIR empty or unset: ~/.kube/cache, as kubectl
+	HOME=$BATS_TEST_TMPDIR/home KUBECACHEDIR= run kx get leases -n kube-system -o name
+	assert_success
+	[ -f "$BATS_TEST_TMPDIR/home/.kube/cache/discovery/$host/api-resources.json" ]
+	# turned off: asked every time, nothing written
+	run kx --discovery-cache=false --cache-dir "$BATS_TEST_TMPDIR/off" -v=6 get leases -n kube-system -o name
+	assert_success
+	assert_output --regexp 'GET https://[^ ]+/apis 200'
+	[ ! -e "$BATS_TEST_TMPDIR/off" ]
+}
+
 @test "an unwritable cache directory does not fail the command" {
 	need_cluster
 	echo "not a directory" >"$BATS_TEST_TMPDIR/file"
-	XDG_CACHE_HOME=$BATS_TEST_TMPDIR/file/cache run kx get priorityclasses -o name
+	KUBECACHEDIR=$BATS_TEST_TMPDIR/file/cache run kx get priorityclasses -o name
 	assert_success
 	assert_line "priorityclass.scheduling.k8s.io/system-node-critical"
 }
@@ -397,7 +419,7 @@ EOF
 		run cat "$BATS_TEST_TMPDIR/out.$i"
 		assert_output --partial "lease.coordination.k8s.io/"
 	done
-	local dir=$XDG_CACHE_HOME/kx/discovery/127.0.0.1_${KX_TEST_APISERVER##*:}
+	local dir=$KUBECACHEDIR/discovery/127.0.0.1_${KX_TEST_APISERVER##*:}
 	assert_equal "$(ls -A "$dir")" "api-resources.json"
 }
 

@@ -1,12 +1,16 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by every bats file: the kx binary under test (KX_BIN, default
-# build/kx), kubectl as the reference, bats-support/bats-assert, and the test
-# cluster's environment when it is up.
+# build/kx), kubectl as the reference (KUBECTL, default the pinned kubectl that
+# tests/cluster/build-binaries builds: the API server's version), bats-support/
+# bats-assert, and the test cluster's environment when it is up.
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 KX_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 KX_BIN=${KX_BIN:-$KX_ROOT/build/kx}
-KUBECTL=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
+# shellcheck source=../cluster/versions
+. "$KX_ROOT/tests/cluster/versions"
+KUBECTL=${KUBECTL:-$KX_PINNED_KUBECTL}
 KX_CLUSTER_STATE=${KX_CLUSTER_STATE:-/tmp/kx-cluster-$(id -u)}
 if [ -z "${KUBECONFIG:-}" ] && [ -f "$KX_CLUSTER_STATE/env" ]; then
 	# shellcheck disable=SC1091
@@ -15,7 +19,10 @@ fi
 
 # Every kx run in a test is bounded in time: a hang is a failure, not a stuck suite.
 kx() { timeout "${KX_TIMEOUT:-30}" "$KX_BIN" "$@"; }
-kubectl() { timeout "${KX_TIMEOUT:-30}" "$KUBECTL" "$@"; }
+# kubectl keeps its own discovery cache (its default, warmed by tests/cluster/up) even
+# when a test points kx's at a fresh directory with KUBECACHEDIR: a cold cache makes
+# kubectl log discovery errors that are not what the test compares.
+kubectl() { timeout "${KX_TIMEOUT:-30}" env -u KUBECACHEDIR "$KUBECTL" "$@"; }
 
 need_cluster() {
 	[ -n "${KUBECONFIG:-}" ] && [ -f "$KUBECONFIG" ] || skip "test cluster is not up (tests/cluster/up)"

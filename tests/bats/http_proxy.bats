@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Reaching the API server through an HTTP proxy (HTTPS_PROXY, NO_PROXY, and the
 # kubeconfig's proxy-url) for REST calls, exec (both transports) and port-forward. The
 # proxy is tests/bats/connect-proxy.py on loopback; it logs each CONNECT.

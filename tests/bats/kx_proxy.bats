@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx proxy against the real cluster: REST calls through it equal direct ones,
 # watches stream, kubectl's filters and words, kubectl/kx exec through it, and
 # bad clients do not stop service to others. kubectl proxy is run beside it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Installation and packaging: `cmake --install` into a scratch prefix (binary,
 # libkx shared+static, headers, libkx.pc, completions where the shells look,
 # man page, kubectl plugin), a program built against libkx with pkg-config,
@@ -40,7 +41,7 @@ command_paths() {
 	for f in bin/kx bin/kubectl_complete-kx lib/libkx.a lib/libkx.so.0.1.0 include/kx/client.h \
 		include/kx/common.h lib/pkgconfig/libkx.pc share/man/man1/kx.1 \
 		share/bash-completion/completions/kx share/zsh/site-functions/_kx \
-		share/fish/vendor_completions.d/kx.fish; do
+		share/fish/vendor_completions.d/kx.fish share/doc/kx/LICENSE; do
 		[ -s "$PREFIX/$f" ] || { echo "missing: $f" >&2; return 1; }
 	done
 	assert_equal "$(readlink "$PREFIX/bin/kubectl-kx")" kx
@@ -73,10 +74,15 @@ command_paths() {
 	assert_output --regexp '^libkx v[0-9]+\.[0-9]+\.[0-9]+: .+'
 	run env LD_LIBRARY_PATH="$PREFIX/lib" ldd "$BATS_TEST_TMPDIR/hello"
 	assert_line --partial "libkx.so.0 => $PREFIX/lib/libkx.so.0"
-	# Static libkx, the libraries it needs shared (Requires.private).
+	# Static libkx, every object of it (--whole-archive), with only the libraries
+	# libkx.pc names (Requires, Requires.private, Libs.private) linked shared: a
+	# dependency missing from the .pc file fails this link.
+	local pc=$PREFIX/lib/pkgconfig/libkx.pc
 	# shellcheck disable=SC2046
 	cc $CC_SAN -o "$BATS_TEST_TMPDIR/hello-static" "$BATS_TEST_TMPDIR/hello.c" $(pkg-config --cflags libkx) \
-		"$PREFIX/lib/libkx.a" $(pkg-config --libs libcurl libcjson yaml-0.1 openssl zlib libpcre2-8)
+		-Wl,--whole-archive "$PREFIX/lib/libkx.a" -Wl,--no-whole-archive \
+		$(pkg-config --libs $(pkg-config --print-requires libkx) $(pkg-config --print-requires-private libkx)) \
+		$(sed -n 's/^Libs\.private: //p' "$pc")
 	run "$BATS_TEST_TMPDIR/hello-static"
 	assert_success
 	run ldd "$BATS_TEST_TMPDIR/hello-static"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the bats files that run `kx port-forward` in the background
 # (port_forward.bats, faults.bats). Each file's setup sets PF_OUT and PF_ERR;
 # its teardown ends PF_PID.

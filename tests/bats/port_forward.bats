@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx port-forward against the real cluster (a SPDY/3.1 session — in the WebSocket
 # tunnel by default, directly with KX_TRANSPORT=spdy — to KWOK's kubelet
 # port-forward, forwarding to the fixture's echo/http servers), compared with

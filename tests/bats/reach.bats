@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # kx reach (kx+) against the real cluster: node ports on node addresses, a load
 # balancer whose status the test fills in (standing in for a cloud controller),
 # Ingresses routing to the service, checked field by field in -o json.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Secrets audit (issue 9): for every kind of credential the test cluster offers —
 # client certificate files and inline data, bearer tokens, exec plugins (v1 and
 # v1beta1, returning a token or a client certificate and key), basic auth, and a
@@ -254,7 +255,7 @@ written_paths() {
 	: >"$trace.all"
 	(
 		umask 000
-		export XDG_CACHE_HOME=$cache
+		export KUBECACHEDIR=$cache
 		# an ASan build's leak checker cannot ptrace a process strace already traces
 		export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 		# a discovery-driven get (writes the cache), an exec and a port-forward, with
@@ -284,14 +285,14 @@ written_paths() {
 	)
 	# the runs did write (the check below is not vacuous)
 	[ -s "$ready" ]
-	ls "$cache"/kx/discovery/*/api-resources.json >/dev/null
+	ls "$cache"/discovery/*/api-resources.json >/dev/null
 	written_paths "$trace.all" | sort -u >"$BATS_TEST_TMPDIR/written"
-	grep -q "^$cache/kx/discovery/" "$BATS_TEST_TMPDIR/written"
+	grep -q "^$cache/discovery/" "$BATS_TEST_TMPDIR/written"
 	grep -q "^$ready\$" "$BATS_TEST_TMPDIR/written"
 	# (the cache directory and, like mkdir -p, its missing parents: xdg/)
 	run grep -v -E "^($BATS_TEST_TMPDIR/xdg(/cache(/.*)?)?|$ready(\\.tmp[0-9]+)?|/dev/null|/dev/tty)\$" "$BATS_TEST_TMPDIR/written"
 	assert_output ""
-	# modes: 0600 files, 0700 directories (what kx created: from $XDG_CACHE_HOME down)
+	# modes: 0600 files, 0700 directories (what kx created: from $KUBECACHEDIR down)
 	# (no group/other bit at all; a setgid bit inherited from the parent is fine)
 	run find "$BATS_TEST_TMPDIR/xdg" "$ready" -perm /077 -o \( -type f ! -perm -600 \) -o \( -type d ! -perm -700 \)
 	assert_output ""

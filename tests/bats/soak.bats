@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Soak (issue 9): one `kx port-forward pod/web-0 :7` serves 10,000 connections
 # (8 at a time, each echoing 32 bytes through the fixture's echo server and
 # closing), on each transport. kx's RSS (VmRSS from /proc) is sampled after a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Proves the test cluster with kubectl: pods, exec (exit codes, stdin EOF),
 # port-forward (echo, sink, source, http through a service), logs, and the
 # kubeconfig's contexts (client cert inline, token, exec plugin v1/v1beta1,
@@ -7,7 +8,7 @@
 #     tests/cluster/up && bats tests/cluster/smoke.bats
 #
 # It sources $KX_CLUSTER_STATE/env (default /tmp/kx-cluster-$UID/env). KUBECTL
-# overrides the kubectl used. Every command runs under `timeout`.
+# overrides the kubectl used (default: the pinned one, see tests/cluster/versions). Every command runs under `timeout`.
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -25,7 +26,9 @@ setup_file() {
 setup() {
 	# shellcheck disable=SC1090
 	source "${KX_CLUSTER_STATE:-/tmp/kx-cluster-$(id -u)}/env"
-	K=${KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.33}
+	# shellcheck source=versions
+	. "$BATS_TEST_DIRNAME/versions"
+	K=${KUBECTL:-$KX_PINNED_KUBECTL}
 	PY=python3
 	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 	PF_PID=

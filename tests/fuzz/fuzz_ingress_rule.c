@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: create ingress's rule grammar and object building, and expose's
  * Service generation, on arbitrary flag values. The input is split on NUL bytes:
  * rules, then (after an empty field) annotations; the first field also serves

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target for kubeconfig loading: arbitrary bytes as a kubeconfig file,
  * loaded raw and resolved with a few sets of flags, the merged document printed. Files
  * the input names are never opened: a stub reader answers for them. */

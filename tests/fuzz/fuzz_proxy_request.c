@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the request side of kx proxy (lib/apiproxy.c) — http-parser
  * callbacks, routing, percent-decoding and path cleaning, the filters, header
  * rewriting and chunked re-framing — fed arbitrary client bytes.

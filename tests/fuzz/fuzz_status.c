@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: metav1.Status decoding of arbitrary server bodies. */
 #include <kx/client.h>
 #include <stdint.h>

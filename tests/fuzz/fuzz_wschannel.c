@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the WebSocket channel decoder. The input is cut into fragments:
  * each byte b of a small header says a fragment's length (b & 63) and whether
  * it starts (0x40) or ends (0x80) a message. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: kx's WebSocket frame decoder (server frames of the port-forward
  * tunnel). The first byte picks the split size; the rest is fed in pieces.
  * Checks: data only inside a message, control payloads ≤ 125 bytes, every

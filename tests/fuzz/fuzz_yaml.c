@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target for the YAML/JSON module: parse arbitrary bytes, print the result
  * as YAML and JSON, and check that both read back as the same document. */
 #include <kx/json.h>

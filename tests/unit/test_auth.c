@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for credentials: token file rotation, exec plugins (v1, v1beta1,
  * expiry, 401 re-run, failures, missing command with its install hint). The
  * plugins are small shell scripts written into a temporary directory. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the size-capped buffer and the error buffer. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,11 +103,34 @@ static void consume_is_a_cursor(void **state)
 	free(s);
 }
 
+/* The one query-string builder: '?' then '&', Go's url.QueryEscape. */
+static void query_parameters_escape_as_go(void **state)
+{
+	(void)state;
+	struct kx_buf b = KX_BUF_INIT(0);
+	assert_int_equal(kx_buf_appends(&b, "/api/v1/pods"), KX_OK);
+	assert_int_equal(kx_buf_query(&b, "labelSelector", "app in (web, db),tier!=x"), KX_OK);
+	assert_int_equal(kx_buf_query(&b, "command", "sh -c 'echo $HOME/ü'"), KX_OK);
+	assert_int_equal(kx_buf_query(&b, "empty", ""), KX_OK);
+	assert_int_equal(kx_buf_query(&b, "keep", "A-z_0.9~"), KX_OK);
+	/* url.QueryEscape's results for the same values */
+	assert_string_equal(b.data, "/api/v1/pods?labelSelector=app+in+%28web%2C+db%29%2Ctier%21%3Dx"
+				    "&command=sh+-c+%27echo+%24HOME%2F%C3%BC%27&empty=&keep=A-z_0.9~");
+	kx_buf_free(&b);
+	/* a path that already has a query continues it */
+	b = (struct kx_buf)KX_BUF_INIT(0);
+	assert_int_equal(kx_buf_appends(&b, "/x?watch=1"), KX_OK);
+	assert_int_equal(kx_buf_query(&b, "a", "b"), KX_OK);
+	assert_string_equal(b.data, "/x?watch=1&a=b");
+	kx_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(append_and_printf),
 		cmocka_unit_test(consume_is_a_cursor),
+		cmocka_unit_test(query_parameters_escape_as_go),
 		cmocka_unit_test(cap_is_enforced_and_buffer_freed),
 		cmocka_unit_test(first_error_wins),
 		cmocka_unit_test(steal_empty_gives_string),

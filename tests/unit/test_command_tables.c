@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests over the whole command table: what help, completion and the man
  * page rely on — every command has examples, every completion source a table
  * names exists, and the man page has a section for every command and a line
@@ -18,7 +19,9 @@ static void walk(const struct kx_command *const *table, const char *parent, visi
 {
 	for (; table && *table; table++) {
 		char path[256];
-		snprintf(path, sizeof path, "%s%s%s", parent, *parent ? " " : "", (*table)->name);
+		int n = snprintf(path, sizeof path, "%s%s%s", parent, *parent ? " " : "", (*table)->name);
+		if (n < 0 || (size_t)n >= sizeof path)
+			fail_msg("command path too long: \"%s %s\"", parent, (*table)->name);
 		fn(*table, path, ud);
 		walk((*table)->subcommands, path, fn, ud);
 	}

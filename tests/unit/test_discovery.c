@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for discovery: parsing the documents a 1.34 API server sent
  * (tests/unit/data/discovery/, aggregated and legacy), kubectl's name matching,
  * the built-in table, and the disk cache — location, expiry, modes, atomic
@@ -19,6 +20,7 @@
 #include <kx/config.h>
 #include "discovery.h"
 #include "internal.h"
+#include "fsutil.h"
 
 static char dir[256];
 
@@ -220,34 +222,24 @@ static void cache_document_round_trip(void **state)
 
 static void cache_directory_names(void **state)
 {
-	char *saved_xdg = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
-	char *saved_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
-	setenv("XDG_CACHE_HOME", "/x/cache", 1);
-	char *p = kx__discovery_cache_dir("127.0.0.1:16443");
-	assert_string_equal(p, "/x/cache/kx/discovery/127.0.0.1_16443");
+	(void)state;
+	char *p = kx__discovery_cache_dir("/x/cache", "127.0.0.1:16443");
+	assert_string_equal(p, "/x/cache/discovery/127.0.0.1_16443");
 	free(p);
-	p = kx__discovery_cache_dir("[::1]:6443");
-	assert_string_equal(p, "/x/cache/kx/discovery/___1__6443");
+	p = kx__discovery_cache_dir("/x/cache/", "[::1]:6443");
+	assert_string_equal(p, "/x/cache/discovery/___1__6443");
+	free(p);
+	/* a server behind a path prefix keeps its path in the name, as kubectl's */
+	p = kx__discovery_cache_dir("rel", "h:443/prefix/a");
+	assert_string_equal(p, "rel/discovery/h_443_prefix_a");
 	free(p);
 	/* Nothing can climb out of the discovery directory. */
-	p = kx__discovery_cache_dir("../../etc:1");
-	assert_string_equal(p, "/x/cache/kx/discovery/.._.._etc_1");
+	p = kx__discovery_cache_dir("/x/cache", "../../etc:1");
+	assert_string_equal(p, "/x/cache/discovery/.._.._etc_1");
 	free(p);
-	/* A relative XDG_CACHE_HOME is ignored (XDG base directory spec). */
-	setenv("XDG_CACHE_HOME", "relative", 1);
-	setenv("HOME", "/home/u", 1);
-	p = kx__discovery_cache_dir("h:443");
-	assert_string_equal(p, "/home/u/.cache/kx/discovery/h_443");
-	free(p);
-	unsetenv("XDG_CACHE_HOME");
-	unsetenv("HOME");
-	assert_null(kx__discovery_cache_dir("h:443"));
-	if (saved_xdg)
-		setenv("XDG_CACHE_HOME", saved_xdg, 1);
-	if (saved_home)
-		setenv("HOME", saved_home, 1);
-	free(saved_xdg);
-	free(saved_home);
+	/* no base: no disk cache */
+	assert_null(kx__discovery_cache_dir(NULL, "h:443"));
+	assert_null(kx__discovery_cache_dir("", "h:443"));
 }
 
 static int mode_of(const char *path)
@@ -432,15 +424,14 @@ static void resolve_and_expand_through_the_cache(void **state)
 {
 	struct kx__discovery d = {0};
 	load_aggregated(&d);
-	char xdg[512], cdir[600];
-	snprintf(xdg, sizeof xdg, "%s/xdg", dir);
-	snprintf(cdir, sizeof cdir, "%s/kx/discovery/127.0.0.1_1", xdg);
+	char base[512], cdir[600];
+	snprintf(base, sizeof base, "%s/kcache", dir);
+	snprintf(cdir, sizeof cdir, "%s/discovery/127.0.0.1_1", base);
 	assert_int_equal(kx__discovery_cache_write(cdir, &d), 0);
 	kx__discovery_free(&d);
-	char *saved = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
-	setenv("XDG_CACHE_HOME", xdg, 1);
 
-	struct kx_rest_config rc = {.server = "https://127.0.0.1:1", .namespace_ = "default"};
+	struct kx_rest_config rc = {.server = "https://127.0.0.1:1", .namespace_ = "default",
+				    .cache_dir = base};
 	struct kx_client *c;
 	struct kx_errbuf eb = {0};
 	assert_int_equal(kx_client_new(&rc, &c, &eb), KX_OK);
@@ -475,11 +466,6 @@ static void resolve_and_expand_through_the_cache(void **state)
 	memset(&eb, 0, sizeof eb);
 	assert_int_equal(kx_resource_resolve(c, "widgets", &t, &eb), KX_ERR_REFUSED);
 	kx_client_free(c);
-	if (saved)
-		setenv("XDG_CACHE_HOME", saved, 1);
-	else
-		unsetenv("XDG_CACHE_HOME");
-	free(saved);
 }
 
 int main(void)

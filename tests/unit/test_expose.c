@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the exposure objects (kx/expose.h): create ingress's rule
  * grammar, merging and TLS entries; expose's and create service's Services;
- * what a workload offers a Service. Expected objects are kubectl 1.33's output
+ * what a workload offers a Service. Expected objects are kubectl 1.34's output
  * for the same flags (compared as data). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -124,7 +125,7 @@ static void expose_service(void **state)
 	cJSON *o = NULL;
 	struct kx_errbuf eb = {0};
 	assert_int_equal(kx_service_build(&s, &o, &eb), KX_OK);
-	same(o, "{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web\",\"creationTimestamp\":null,"
+	same(o, "{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web\","
 		"\"labels\":{\"a\":\"1\",\"b\":\"2\"}},\"spec\":{\"ports\":["
 		"{\"name\":\"port-1\",\"protocol\":\"TCP\",\"port\":80,\"targetPort\":\"http\"},"
 		"{\"name\":\"port-2-udp\",\"protocol\":\"UDP\",\"port\":53,\"targetPort\":\"http\"},"

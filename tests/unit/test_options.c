@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the option parser (pflag's rules) and the option tables. */
 #include <stdarg.h>
 #include <stddef.h>

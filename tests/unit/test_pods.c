@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for pod choice (kubectl's ordering, kx's Ready-only rule), target
  * parsing and selectors. */
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 
 #include <kx/pods.h>
 #include "internal.h"
+#include "pods_internal.h"
 
 static cJSON *pod(const char *name, const char *node, const char *phase, const char *ready,
 		  const char *ready_since, int restarts, const char *created)
@@ -99,6 +101,70 @@ static void selectors(void **state)
 	cJSON_Delete(svc);
 }
 
+/* The pod's containers: web (http 80, echo 7, dns 53 UDP only, both 5353 TCP+UDP),
+ * sidecar (metrics 9090). */
+static const char pod_json[] =
+	"{\"spec\":{\"containers\":[{\"name\":\"web\",\"ports\":["
+	"{\"name\":\"http\",\"containerPort\":80},{\"name\":\"echo\",\"containerPort\":7,\"protocol\":\"TCP\"},"
+	"{\"name\":\"dns\",\"containerPort\":53,\"protocol\":\"UDP\"},"
+	"{\"name\":\"both-t\",\"containerPort\":5353,\"protocol\":\"TCP\"},"
+	"{\"name\":\"both-u\",\"containerPort\":5353,\"protocol\":\"UDP\"}]},"
+	"{\"name\":\"sidecar\",\"ports\":[{\"name\":\"metrics\",\"containerPort\":9090}]}]}}";
+
+static void container_ports(void **state)
+{
+	(void)state;
+	cJSON *pod = cJSON_Parse(pod_json);
+	int udp = -1;
+	assert_int_equal(kx_pod_container_port(pod, "http", 0, &udp), 80);
+	assert_int_equal(udp, 0);
+	assert_int_equal(kx_pod_container_port(pod, "metrics", 0, &udp), 9090); /* any container */
+	assert_int_equal(kx_pod_container_port(pod, "dns", 0, &udp), 53);
+	assert_int_equal(udp, 1);
+	assert_int_equal(kx_pod_container_port(pod, NULL, 5353, &udp), 5353);
+	assert_int_equal(udp, 0); /* TCP too: not UDP-only */
+	assert_int_equal(kx_pod_container_port(pod, NULL, 7, &udp), 7);
+	assert_int_equal(kx_pod_container_port(pod, "nope", 0, &udp), 0);
+	assert_int_equal(kx_pod_container_port(pod, NULL, 8080, &udp), 0);
+	assert_int_equal(kx_pod_container_port(NULL, "http", 0, &udp), 0);
+	cJSON_Delete(pod);
+}
+
+static void service_ports_to_pod_ports(void **state)
+{
+	(void)state;
+	cJSON *pod = cJSON_Parse(pod_json);
+	cJSON *svc = cJSON_Parse("{\"spec\":{\"clusterIP\":\"10.96.0.10\",\"ports\":["
+				 "{\"name\":\"http\",\"port\":8080,\"targetPort\":\"http\"},"
+				 "{\"name\":\"echo\",\"port\":7000,\"targetPort\":7},"
+				 "{\"name\":\"plain\",\"port\":9090},"
+				 "{\"name\":\"gone\",\"port\":81,\"targetPort\":\"missing\"},"
+				 "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":53}]}}");
+	int sp = 0, udp = -1;
+	/* by name: a named targetPort looked up in the pod */
+	assert_int_equal(kx_service_target_port(svc, pod, 0, "http", &sp, &udp), 80);
+	assert_int_equal(sp, 8080);
+	assert_int_equal(udp, 0);
+	/* by number: a numeric targetPort as it is */
+	assert_int_equal(kx_service_target_port(svc, pod, 7000, NULL, &sp, &udp), 7);
+	assert_int_equal(sp, 7000);
+	/* no targetPort: the port itself */
+	assert_int_equal(kx_service_target_port(svc, pod, 9090, NULL, &sp, &udp), 9090);
+	/* a named targetPort the pod lacks; a port the service lacks */
+	assert_int_equal(kx_service_target_port(svc, pod, 0, "gone", &sp, &udp), -1);
+	assert_int_equal(kx_service_target_port(svc, pod, 1234, NULL, &sp, &udp), 0);
+	assert_int_equal(kx_service_target_port(svc, pod, 0, "nope", &sp, &udp), 0);
+	/* the protocol is the service port's */
+	assert_int_equal(kx_service_target_port(svc, pod, 53, NULL, &sp, &udp), 53);
+	assert_int_equal(udp, 1);
+	cJSON_Delete(svc);
+	/* headless: the port as it is, targetPort ignored */
+	svc = cJSON_Parse("{\"spec\":{\"clusterIP\":\"None\",\"ports\":[{\"port\":8080,\"targetPort\":\"http\"}]}}");
+	assert_int_equal(kx_service_target_port(svc, pod, 8080, NULL, &sp, &udp), 8080);
+	cJSON_Delete(svc);
+	cJSON_Delete(pod);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,6 +172,8 @@ int main(void)
 		cmocka_unit_test(ready_only_rule),
 		cmocka_unit_test(targets),
 		cmocka_unit_test(selectors),
+		cmocka_unit_test(container_ports),
+		cmocka_unit_test(service_ports_to_pod_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

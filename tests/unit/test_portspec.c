@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for port-forward's port specs: "8080", "8080:80", ":80", names, and
  * the errors kubectl gives for bad ones. */
 #include <stdarg.h>

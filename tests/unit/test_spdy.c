@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the sans-IO SPDY/3.1 session (lib/spdy.c): byte-exact frames,
  * the shared zlib header compression, incremental parsing at every split,
  * stream rules, malformed input and the outgoing queue. A tiny server-side
@@ -15,6 +16,7 @@
 
 #include <kx/buf.h>
 #include "internal.h"
+#include "fsutil.h"
 #include "spdy.h"
 
 #ifndef KX_TEST_DATA

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for metav1.Status decoding (REST errors and exec exit codes). */
 #include <stdarg.h>
 #include <stddef.h>

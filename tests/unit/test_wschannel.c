@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the channel protocol decoder: messages, fragments, the ready
  * signal, status collection and its cap, v5 close, stop requests. */
 #include <stdarg.h>

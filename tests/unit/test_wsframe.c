@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for kx's RFC 6455 frame codec: server frames split anywhere,
  * fragmented messages, control frames between fragments, protocol errors, the
  * client-side encoder and mask, and the handshake's accept value (RFC 6455's

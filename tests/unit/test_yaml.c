@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for YAML/JSON: parsing with go-yaml v2's rules (as kubectl reads YAML) and
  * printing like kubectl's -o yaml / -o json. The expected texts were captured from
  * kubectl 1.33 (`create service clusterip` and `create configmap --from-literal=…`

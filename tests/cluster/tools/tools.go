@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build tools
 
 // Pins the binaries this module builds, so `go mod tidy` keeps their deps.
