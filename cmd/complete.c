@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx __complete: the candidates the shells' completion scripts ask for. It walks
  * the same command and option tables the parser and help read, so completion
  * cannot drift from them; live names come from the cluster within a short budget.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx exec: run a command in a container — kubectl's flags and messages, the
  * remote exit code as kx's, and a lost connection never reported as success. */
 #include "kx.h"

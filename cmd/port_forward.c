@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx port-forward: kubectl's port-forward — TYPE/NAME targets, [LOCAL:]REMOTE
  * specs (numbers or named ports; a Service's port maps to its targetPort),
  * --address, and kubectl's messages so scripts that wait for them keep working.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx_apiproxy_run: kubectl proxy's gateway in the streaming loop. Client
  * requests are parsed with Node's http-parser (Debian libhttp-parser), filtered
  * like kubectl (PCRE2 for its RE2 patterns), and forwarded over one kept-alive

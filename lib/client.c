@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* REST calls to one API server through libcurl: one easy handle kept for the
  * client's life so the TLS connection is reused, credentials from auth.c,
  * certificates from memory (CURLOPT_*_BLOB), and failures mapped to kx_err with

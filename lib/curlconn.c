@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one connection path to the API server through libcurl (curlconn.h). */
 #include "curlconn.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one way kx reaches the API server: libcurl connects, goes through any
  * proxy (http://, https://, socks5:// — the kubeconfig's proxy-url, else
  * HTTPS_PROXY/HTTP_PROXY/NO_PROXY) and speaks TLS with the resolved kubeconfig

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A libcurl multi handle driven by the streaming loop (see curlm.h). */
 #include "curlm.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One libcurl transfer driven by the streaming loop (loop.h) through the multi
  * interface's socket API: the loop watches the sockets libcurl names and runs
  * its timer; done() reports the end. Used for connections to the API server

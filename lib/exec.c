@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx_exec: run a command in a container. The session here is shared by both
  * transports — local stdio, signals, resize, exit status — and the wire format
  * lives in exec_ws.c (WebSocket channels) and exec_spdy.c (SPDY streams). */

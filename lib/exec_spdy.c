@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exec over SPDY/3.1: an HTTP/1.1 Upgrade (upconn.c), then one
  * SPDY stream per role (error, stdin, stdout, stderr or resize), as client-go
  * opens them. The SPDY session itself is spdy.c (sans-IO). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exec over WebSocket: the v5/v4.channel.k8s.io channel protocol — one binary
  * message per chunk, its first byte the channel (0 stdin, 1 stdout, 2 stderr,
  * 3 status, 4 resize; v5: 255 = close a channel). The WebSocket is kx's own

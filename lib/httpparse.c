@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx's names for http-parser (see httpparse.h). */
 #include "httpparse.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx's one HTTP/1.1 parser: a thin wrapper over Node's http-parser (Debian
  * libhttp-parser) with kx's own names, for every head kx reads itself — the
  * proxy's requests and upstream responses, and the answers to upgrades

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The streaming event loop (loop.h) on epoll: interest follows what each
  * handle wants (read on/off, one write wanted), a descriptor with no interest
  * is out of the epoll set (so a hang-up cannot spin), timers are a short sorted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one event loop of a streaming command: kx's own, on epoll. Handles, in
  * libuv's shape: a watched descriptor (struct kx_io: a connection, a listener,
  * stdin, a signalfd) and a timer (struct kx_timer), both embedded in their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kx_port_forward: local listeners, and for each accepted connection an error
  * and a data stream on one SPDY/3.1 session to the pod (protocol
  * portforward.k8s.io) — carried in a WebSocket (SPDY/3.1+portforward.k8s.io,

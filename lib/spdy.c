@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A sans-IO SPDY/3.1 client session (see spdy.h): the incremental frame parser,
  * header blocks on the connection's two shared zlib streams, the stream table
  * and the size-capped outgoing queue. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libkx internal: a sans-IO SPDY/3.1 client session, as Kubernetes speaks it for
  * exec, attach and port-forward (over TLS after an HTTP Upgrade, or inside the
  * WebSocket byte pipe of SPDY/3.1+portforward.k8s.io). No sockets, no threads:

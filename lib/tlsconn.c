@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A client byte connection to the API server in the streaming loop (see
  * tlsconn.h): libcurl connects it — TCP, any proxy, TLS, all configured by
  * curlconn.c — driven by the loop through a multi handle (CURLOPT_CONNECT_ONLY);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A client byte connection to the API server, driven by the streaming loop:
  * libcurl connects it (TCP, any http/https/socks5 proxy, TLS — curlconn.h, the
  * same settings as REST calls), then the loop watches the socket and bytes go

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Upgraded connections to the API server (see upconn.h). States: sending the
  * request and reading the response head (HANDSHAKE) -> UPGRADED (bytes flow,
  * framed as WebSocket messages for KX_UP_WEBSOCKET) -> DONE (refused, closed). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Channel protocol decoder and encoders (see wschannel.h). */
 #include "wschannel.h"
 #include "internal.h"

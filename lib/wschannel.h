@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Kubernetes channel protocol (v4/v5.channel.k8s.io) as a pure decoder and
  * small encoders, shared by exec over WebSocket (channel bytes) and over SPDY
  * (resize JSON). No I/O: fragments in, callbacks out. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RFC 6455 frame codec (see wsframe.h). */
 #include "wsframe.h"
 #include "internal.h"
