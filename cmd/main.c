@@ -3,9 +3,12 @@
  * kubectl allows), subcommands nest; the command table is in commands.c. */
 #include "kx.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int want_help;
 static const struct kx_option no_options[] = {OPT_END()};
@@ -69,8 +72,24 @@ static int dispatch(const struct kx_command *cmd, const char *path, int argc, ch
 	return rc;
 }
 
+/* A standard descriptor the caller closed (`kx … <&-`) would be handed to the
+ * next thing kx opens — a connection, the event loop — and stdin would then be
+ * that. /dev/null stands in for it: a closed stdin reads as EOF. */
+static void fill_standard_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
 int main(int argc, char **argv)
 {
+	fill_standard_fds();
 	signal(SIGPIPE, SIG_IGN);
 	const struct kx_option *const globals[] = {kx_global_options, help_options, NULL};
 	int w = first_word(argc - 1, argv + 1, globals) + 1;
