@@ -2,7 +2,7 @@
 /* exec over WebSocket: the v5/v4.channel.k8s.io channel protocol — one binary
  * message per chunk, its first byte the channel (0 stdin, 1 stdout, 2 stderr,
  * 3 status, 4 resize; v5: 255 = close a channel). The WebSocket is kx's own
- * (upconn.c + wsframe.c, over kx's TLS client, so HTTP proxies work too). */
+ * (upconn.c + wsframe.c, over a libcurl connection, so proxies work too). */
 #include "exec_internal.h"
 #include "upconn.h"
 #include "wschannel.h"

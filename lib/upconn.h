@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* An upgraded connection to the API server: kx's TCP+TLS client (tlsconn.c),
+/* An upgraded connection to the API server: a libcurl connection (tlsconn.c),
  * an HTTP/1.1 Upgrade request, then a byte stream. Two kinds:
  *   KX_UP_SPDY       POST + "Upgrade: SPDY/3.1", the bytes are SPDY frames;
  *   KX_UP_WEBSOCKET  GET + "Upgrade: websocket" (RFC 6455, kx's own framing in
