@@ -38,17 +38,17 @@ kx_err kx__exec_path(const struct kx_exec_session *s, struct kx_buf *path)
 	kx_err err = kx_buf_printf(path, "%s/api/v1/namespaces/%s/pods/%s/%s", s->ci.path_prefix,
 				   s->ns, o->pod, o->attach ? "attach" : "exec");
 	for (size_t i = 0; !err && !o->attach && o->argv[i]; i++)
-		err = kx__buf_query(path, "command", o->argv[i]);
+		err = kx_buf_query(path, "command", o->argv[i]);
 	if (!err && o->container)
-		err = kx__buf_query(path, "container", o->container);
+		err = kx_buf_query(path, "container", o->container);
 	if (!err)
-		err = kx__buf_query(path, "stdin", o->use_stdin ? "true" : "false");
+		err = kx_buf_query(path, "stdin", o->use_stdin ? "true" : "false");
 	if (!err)
-		err = kx__buf_query(path, "stdout", "true");
+		err = kx_buf_query(path, "stdout", "true");
 	if (!err)
-		err = kx__buf_query(path, "stderr", o->tty ? "false" : "true");
+		err = kx_buf_query(path, "stderr", o->tty ? "false" : "true");
 	if (!err)
-		err = kx__buf_query(path, "tty", o->tty ? "true" : "false");
+		err = kx_buf_query(path, "tty", o->tty ? "true" : "false");
 	return err;
 }
 

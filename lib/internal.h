@@ -23,8 +23,6 @@ char *kx__strdup(const char *s);
 void kx__free_secret(char *s);
 void kx__memzero(void *p, size_t n);
 
-/* The old internal name of kx_buf_query (<kx/buf.h>), until its last users move. */
-#define kx__buf_query kx_buf_query
 
 
 /* tlserr.c: an OpenSSL verify result in Go's crypto/x509 words. */

@@ -301,14 +301,14 @@ static void wait_for_pod(struct kx__pod_resolver *r, const char *rv)
 	kx_err err = kx_resource_path(r->c, "pods", r->ns, NULL, NULL, &path, &r->eb);
 	if (!err && r->stage == S_GET_POD) {
 		snprintf(sel, sizeof sel, "metadata.name=%s", r->name);
-		err = kx__buf_query(&path, "fieldSelector", sel);
+		err = kx_buf_query(&path, "fieldSelector", sel);
 	} else if (!err) {
-		err = kx__buf_query(&path, "labelSelector", r->sel.data);
+		err = kx_buf_query(&path, "labelSelector", r->sel.data);
 	}
 	if (!err)
 		err = kx_buf_printf(&path, "&watch=1&timeoutSeconds=%ld", (left + 999) / 1000);
 	if (!err && rv && *rv)
-		err = kx__buf_query(&path, "resourceVersion", rv);
+		err = kx_buf_query(&path, "resourceVersion", rv);
 	if (!err)
 		err = start_call(r, r->stage == S_GET_POD ? S_WATCH_POD : S_WATCH_LIST, path.data, 1);
 	kx_buf_free(&path);
@@ -387,7 +387,7 @@ static void call_done(void *ud, kx_err err, const struct kx_buf *body, const str
 		if (!err)
 			err = kx_resource_path(r->c, "pods", r->ns, NULL, NULL, &path, &r->eb);
 		if (!err)
-			err = kx__buf_query(&path, "labelSelector", r->sel.data);
+			err = kx_buf_query(&path, "labelSelector", r->sel.data);
 		if (!err)
 			err = start_call(r, S_LIST, path.data, 0);
 		kx_buf_free(&path);

@@ -820,10 +820,10 @@ static void start_watch(struct pf *p)
 	snprintf(sel, sizeof sel, "metadata.name=%s", p->pod);
 	kx_err err = kx_buf_printf(&path, "/api/v1/namespaces/%s/pods?watch=1", p->ns);
 	if (!err)
-		err = kx__buf_query(&path, "fieldSelector", sel);
+		err = kx_buf_query(&path, "fieldSelector", sel);
 	p->initial = p->initial_seen = p->watch_events = 0;
 	if (!err && p->rv[0]) {
-		err = kx__buf_query(&path, "resourceVersion", p->rv);
+		err = kx_buf_query(&path, "resourceVersion", p->rv);
 	} else if (!err && !p->no_watchlist) {
 		/* No resourceVersion to start from: ask for the current state first,
 		 * closed by a bookmark, so a pod deleted meanwhile is noticed. */
