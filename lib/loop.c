@@ -285,7 +285,7 @@ void kx__loop_defer(struct kx_loop *l, struct kx_task *t)
 
 void kx__task_cancel(struct kx_loop *l, struct kx_task *t)
 {
-	if (!t->queued)
+	if (!t->queued || !l)
 		return;
 	for (struct kx_task **pp = &l->tasks; *pp; pp = &(*pp)->next)
 		if (*pp == t) {
@@ -385,6 +385,15 @@ void kx__loop_free(struct kx_loop *l)
 	while (l->handles) {
 		handle_close(l->handles);
 		run_closes(l);
+	}
+	/* Timers and tasks still armed belong to owners freed after the loop: they
+	 * are let go here, so a later cancel touches nothing of the loop. */
+	while (l->timers)
+		kx__timer_cancel(l->timers);
+	for (struct kx_task *t = l->tasks, *next; t; t = next) {
+		next = t->next;
+		t->queued = 0;
+		t->next = NULL;
 	}
 	close(l->epfd);
 	free(l);
