@@ -19,6 +19,9 @@ static CURLcode read_ahead(CURL *h, void *ctx, void *ud)
 	(void)ud;
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_default_read_buffer_len(ctx, KX_TLS_READ_AHEAD);
+	/* libcurl asks OpenSSL to free its buffers whenever they are empty: for a
+	 * stream that is a free and a malloc of each buffer per read. Keep them. */
+	SSL_CTX_clear_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return CURLE_OK;
 }
 
