@@ -10,6 +10,7 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -409,4 +410,26 @@ int kx__auth_unauthorized(struct kx_auth *a)
 		return 0;
 	drop_exec_cred(a);
 	return 1;
+}
+
+int kx__auth_header(const struct kx__conn_info *ci, char *out, size_t n)
+{
+	if (ci->creds.bearer) {
+		snprintf(out, n, "Bearer %s", ci->creds.bearer);
+		return 1;
+	}
+	if (ci->creds.username) {
+		char plain[1024];
+		int m = snprintf(plain, sizeof plain, "%s:%s", ci->creds.username,
+				 ci->creds.password ? ci->creds.password : "");
+		if (m < 0 || (size_t)m >= sizeof plain || n < 7 + 4 * ((size_t)m + 2) / 3 + 1) {
+			kx__memzero(plain, sizeof plain);
+			return 0;
+		}
+		memcpy(out, "Basic ", 6);
+		EVP_EncodeBlock((unsigned char *)out + 6, (unsigned char *)plain, m);
+		kx__memzero(plain, sizeof plain);
+		return 1;
+	}
+	return 0;
 }

@@ -21,6 +21,11 @@ struct kx_client {
 	struct kx_rest_config *rc; /* deep copy */
 	struct kx_auth *auth;
 	CURL *curl;
+	/* One connection pool, TLS session cache and DNS cache for every handle of
+	 * this client — blocking calls, calls in a streaming loop and the loop's
+	 * streams — so a call reuses an idle connection and a new stream resumes
+	 * the TLS session instead of a full handshake. */
+	CURLSH *share;
 	char host[300];            /* "host:port" for messages */
 	char *url_base;            /* server without a trailing '/' */
 	char *connect_to;          /* for --tls-server-name: "name:port:host:port" */
@@ -186,7 +191,10 @@ kx_err kx_client_new(const struct kx_rest_config *rc, struct kx_client **out, st
 	server_host(server, c->host, sizeof c->host);
 	if (c->rc->tls_server_name && (err = use_tls_server_name(c)))
 		goto fail;
-	if (!(c->curl = curl_easy_init()))
+	if (!(c->curl = curl_easy_init()) || !(c->share = curl_share_init()) ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS))
 		goto fail;
 	*out = c;
 	return KX_OK;
@@ -201,6 +209,10 @@ void kx_client_free(struct kx_client *c)
 		return;
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
+	/* After every handle that used it (the caller frees streams and loops
+	 * before the client). */
+	if (c->share)
+		curl_share_cleanup(c->share);
 	kx__auth_free(c->auth);
 	kx__rest_config_free(c->rc);
 	free(c->url_base);
@@ -324,7 +336,7 @@ static kx_err setup(struct kx_client *c, const struct kx_request *req, struct xf
 	if (c->connect_to && !c->connect_to_list &&
 	    !(c->connect_to_list = curl_slist_append(NULL, c->connect_to)))
 		return KX_ERR_NOMEM;
-	kx__curl_apply(h, rc, &cr, c->connect_to_list, errbuf);
+	kx__curl_apply(h, rc, &cr, c->connect_to_list, c->share, errbuf);
 	/* Credentials. */
 	char auth[8192];
 	if (cr.bearer) {
@@ -546,6 +558,7 @@ kx_err kx__client_conn_info(struct kx_client *c, struct kx__conn_info *ci, struc
 		 c->rc->tls_server_name ? c->rc->tls_server_name : ci->host);
 	snprintf(ci->host_header, sizeof ci->host_header, "%s", c->host);
 	ci->rc = c->rc;
+	ci->share = c->share;
 	c->have_status = 0;
 	return kx__auth_get(c->auth, &ci->creds, eb);
 }

@@ -34,9 +34,11 @@ void kx__curl_stream(CURL *h)
 }
 
 void kx__curl_apply(CURL *h, const struct kx_rest_config *rc, const struct kx_creds *cr,
-		    struct curl_slist *connect_to, char *errbuf)
+		    struct curl_slist *connect_to, CURLSH *share, char *errbuf)
 {
 	errbuf[0] = '\0';
+	if (share)
+		curl_easy_setopt(h, CURLOPT_SHARE, share);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	/* HTTP/1.1 (ALPN too): upgrades and kx's own framing need it. */

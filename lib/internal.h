@@ -67,9 +67,13 @@ struct kx__conn_info {
 	char host_header[300]; /* "host:port" as sent in Host */
 	char path_prefix[256]; /* the server URL's path ("" or "/prefix"), prepended to API paths */
 	const struct kx_rest_config *rc; /* owned by the client */
+	void *share;                     /* the client's CURLSH (connections, TLS sessions) */
 	struct kx_creds creds;           /* valid until the next call that takes credentials */
 };
 kx_err kx__client_conn_info(struct kx_client *c, struct kx__conn_info *ci, struct kx_errbuf *eb);
+/* The Authorization header value for ci's creds (auth.c) ("Bearer …" or "Basic …") into
+ * out; returns 0 when there is none. Zero out after use. */
+int kx__auth_header(const struct kx__conn_info *ci, char *out, size_t n);
 /* A REST call or watch inside a streaming command's loop (libcurl's multi
  * interface driven by the loop: curlm.h), so the loop never blocks. watch NULL:
  * the body is collected and handed to done; else events go to watch as they

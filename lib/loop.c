@@ -6,7 +6,6 @@
 #include "loop.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,28 +190,6 @@ void kx__io_detach(struct kx_io *io)
 	h->io = NULL;
 	io->h = NULL;
 	handle_close(h);
-}
-
-int kx__auth_header(const struct kx__conn_info *ci, char *out, size_t n)
-{
-	if (ci->creds.bearer) {
-		snprintf(out, n, "Bearer %s", ci->creds.bearer);
-		return 1;
-	}
-	if (ci->creds.username) {
-		char plain[1024];
-		int m = snprintf(plain, sizeof plain, "%s:%s", ci->creds.username,
-				 ci->creds.password ? ci->creds.password : "");
-		if (m < 0 || (size_t)m >= sizeof plain || n < 7 + 4 * ((size_t)m + 2) / 3 + 1) {
-			kx__memzero(plain, sizeof plain);
-			return 0;
-		}
-		memcpy(out, "Basic ", 6);
-		EVP_EncodeBlock((unsigned char *)out + 6, (unsigned char *)plain, m);
-		kx__memzero(plain, sizeof plain);
-		return 1;
-	}
-	return 0;
 }
 
 kx_err kx__loop_signals(struct kx_loop *l, const sigset_t *set, sigset_t *old_mask,

@@ -98,8 +98,4 @@ struct kx_task {
 void kx__loop_defer(struct kx_loop *l, struct kx_task *t);
 void kx__task_cancel(struct kx_loop *l, struct kx_task *t);
 
-/* The Authorization header value for ci's creds ("Bearer …" or "Basic …") into
- * out; returns 0 when there is none. Zero out after use. */
-int kx__auth_header(const struct kx__conn_info *ci, char *out, size_t n);
-
 #endif

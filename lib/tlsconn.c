@@ -130,7 +130,7 @@ static kx_err setup(struct kx_tlsconn *t, const struct kx__conn_info *ci, struct
 	}
 	curl_easy_setopt(t->h, CURLOPT_URL, url);
 	curl_easy_setopt(t->h, CURLOPT_PROTOCOLS_STR, "https,http");
-	kx__curl_apply(t->h, ci->rc, &cr, t->connect_to, t->errbuf);
+	kx__curl_apply(t->h, ci->rc, &cr, t->connect_to, ci->share, t->errbuf);
 	kx__curl_stream(t->h);
 	return kx__curlm_start(t->loop, t->h, connect_done, t, &t->cm, eb);
 }

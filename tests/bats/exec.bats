@@ -33,7 +33,7 @@ transports="websocket spdy"
 	assert_equal "$(grep -Ev '^[EIW][0-9]{4} ' "$BATS_TEST_TMPDIR/kerr")" "$(cat "$BATS_TEST_TMPDIR/err.websocket")"
 }
 
-@test "a command that stops reading a large stdin early: its output and exit status, 20 of 20 per transport" {
+@test "a command that stops reading a large stdin early: its output and exit status every time the server sent it (up to 20 per transport)" {
 	# `head -c 1` reads one byte and exits while kx is still sending: the server
 	# then stops taking input (a write fails, often a reset), but it may have
 	# sent the output and the status first. A relay in the middle (TLS both
@@ -71,9 +71,10 @@ transports="websocket spdy"
 	done
 	for t in $transports; do
 		sent=0
-		# Tries until 20 of them carried the status (at most 60): how often the
-		# server gets it out before it closes depends on the machine's timing.
-		for i in $(seq 60); do
+		# Tries until 20 of them carried the status (at most 100): how often the
+		# server gets it out before it closes depends on the machine's timing
+		# (on a loaded 2-core machine, 8 of 60 was seen).
+		for i in $(seq 100); do
 			[ "$sent" -lt 20 ] || break
 			rc=0
 			out=$(KUBECONFIG=$BATS_TEST_TMPDIR/relay.kubeconfig KX_TRANSPORT=$t kx exec -i web-0 -- \
@@ -88,7 +89,7 @@ transports="websocket spdy"
 			fi
 		done
 		# The loop must have tested something.
-		[ "$sent" -ge 10 ] || misses+=("$t: the server sent the status in only $sent of $i tries")
+		[ "$sent" -ge 5 ] || misses+=("$t: the server sent the status in only $sent of $i tries")
 	done
 	[ "${#misses[@]}" -eq 0 ] || fail "$(printf '%s\n' "${misses[@]}")"
 }
