@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fuzz target: the request side of kx proxy (lib/apiproxy.c) — http-parser
+/* Fuzz target: the request side of kx proxy (lib/stream/apiproxy.c) — http-parser
  * callbacks, routing, percent-decoding and path cleaning, the filters, header
  * rewriting and chunked re-framing — fed arbitrary client bytes.
  * Input: one byte of options (bit 0: --disable-filter, bit 1: --api-prefix

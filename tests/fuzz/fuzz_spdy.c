@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fuzz target: the SPDY/3.1 session (lib/spdy.c) fed arbitrary server bytes.
+/* Fuzz target: the SPDY/3.1 session (lib/transport/spdy.c) fed arbitrary server bytes.
  * Input: two bytes choosing a split point (the top bit picks the mode), then
  * the byte stream, fed in two pieces to a session with streams 1, 3, 5 and 7
  * open. In the second mode the bytes are frame records whose header blocks the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for kx proxy's request side (lib/apiproxy.c): path cleaning as
+/* Unit tests for kx proxy's request side (lib/stream/apiproxy.c): path cleaning as
  * net/http's ServeMux does it, kubectl's filter semantics, and what is
  * forwarded toward the API server (header rewriting, chunked re-framing). */
 #include <stdarg.h>

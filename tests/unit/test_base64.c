@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/base64.c: the decoder against Go's base64.StdEncoding (kubeconfig
+/* Unit tests of lib/base/base64.c: the decoder against Go's base64.StdEncoding (kubeconfig
  * *-data fields, YAML !!binary), the encoder, and the two round-tripping. */
 #include <stdarg.h>
 #include <stddef.h>

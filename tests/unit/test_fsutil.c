@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/fsutil.c, the bottom layer under the kubeconfig loader, auth and
+/* Unit tests of lib/base/fsutil.c, the bottom layer under the kubeconfig loader, auth and
  * the discovery cache: the capped file reader and its errors, Go's errno wording,
  * and Go's rules for joining and cleaning paths. */
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for the streaming loop (lib/loop.c): readiness, one-shot write
+/* Unit tests for the streaming loop (lib/transport/loop.c): readiness, one-shot write
  * interest, read off/on, closes at the end of the turn, timers in order, deferred
  * tasks after a batch, a regular file as always-readable stdin, and a loop freed
  * with timers and tasks still armed. Real descriptors (socketpairs, a file), no

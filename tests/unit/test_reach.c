@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/reach.c, kx reach's view of every way into a Service, built from
+/* Unit tests of lib/expose/reach.c, kx reach's view of every way into a Service, built from
  * the Service, Nodes and Ingresses alone (no cluster). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for the sans-IO SPDY/3.1 session (lib/spdy.c): byte-exact frames,
+/* Unit tests for the sans-IO SPDY/3.1 session (lib/transport/spdy.c): byte-exact frames,
  * the shared zlib header compression, incremental parsing at every split,
  * stream rules, malformed input and the outgoing queue. A tiny server-side
  * encoder below builds what a Kubernetes server would send; a recording of a

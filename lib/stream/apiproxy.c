@@ -2,7 +2,7 @@
 /* kx_apiproxy_run: kubectl proxy's gateway in the streaming loop. Client
  * requests are parsed with Node's http-parser (Debian libhttp-parser), filtered
  * like kubectl (PCRE2 for its RE2 patterns), and forwarded over one kept-alive
- * lib/tlsconn.c connection per client; the response goes back byte for byte
+ * lib/transport/tlsconn.c connection per client; the response goes back byte for byte
  * (the parser only finds where it ends). Both directions are bounded buffers
  * with backpressure, so a watch stays live and a huge body does not grow memory. */
 #include <kx/apiproxy.h>

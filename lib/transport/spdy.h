@@ -39,7 +39,7 @@
 
 struct kx_errbuf;
 
-/* The SPDY/3 header-compression dictionary (lib/spdy_dict.c). */
+/* The SPDY/3 header-compression dictionary (lib/transport/spdy_dict.c). */
 #define KX_SPDY_DICT_LEN 1423
 extern const unsigned char kx__spdy_dict[KX_SPDY_DICT_LEN];
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* RFC 6455 framing as a pure client-side codec: a decoder for the server's
  * frames (bytes in, callbacks out, any split) and an encoder for masked client
- * frames. No I/O and no handshake (lib/upconn.c does that). Used by kx's own
+ * frames. No I/O and no handshake (lib/transport/upconn.c does that). Used by kx's own
  * WebSocket client, which carries the SPDY/3.1 port-forward tunnel. */
 #ifndef KX_WSFRAME_H
 #define KX_WSFRAME_H
