@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lib/base/jsonutil.c, the JSON helpers libkx and kx share: typed member
+/* Unit tests of lib/base/json.c, the JSON helpers libkx and kx share: typed member
  * access that tolerates any shape, Go's sorted map keys at every depth, and the
  * sorted insert. */
 #include <stdarg.h>
