@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Certificate verification failures in the words Go's crypto/x509 uses, so kx's
- * TLS errors read like kubectl's whichever TLS stack (libcurl's or our own)
- * found them. */
+/* Certificate verification failures (OpenSSL's verify result, as libcurl reports
+ * it: curlconn.c) in the words Go's crypto/x509 uses, so kx's TLS errors read
+ * like kubectl's. */
 #include "internal.h"
 
 #include <openssl/x509.h>
