@@ -34,6 +34,7 @@ struct kx_loop {
 	struct kx__handle *closing;
 	struct kx_timer *timers;    /* sorted by due time */
 	struct kx_task *tasks, **tasks_tail;
+	struct kx_task *running;    /* the rest of the batch run_tasks is running */
 	int unpollable;             /* handles that count as always readable */
 };
 
@@ -264,11 +265,19 @@ void kx__task_cancel(struct kx_loop *l, struct kx_task *t)
 {
 	if (!t->queued || !l)
 		return;
+	/* Queued for the next batch, or still waiting in the batch being run (an
+	 * earlier task of it may free this task's owner). */
 	for (struct kx_task **pp = &l->tasks; *pp; pp = &(*pp)->next)
 		if (*pp == t) {
 			*pp = t->next;
 			if (l->tasks_tail == &t->next)
 				l->tasks_tail = pp;
+			t->queued = 0;
+			return;
+		}
+	for (struct kx_task **pp = &l->running; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
 			break;
 		}
 	t->queued = 0;
@@ -277,12 +286,12 @@ void kx__task_cancel(struct kx_loop *l, struct kx_task *t)
 static void run_tasks(struct kx_loop *l)
 {
 	/* Tasks queued while these run wait for the next batch. */
-	struct kx_task *list = l->tasks;
+	l->running = l->tasks;
 	l->tasks = NULL;
 	l->tasks_tail = &l->tasks;
-	while (list) {
-		struct kx_task *t = list;
-		list = t->next;
+	struct kx_task *t;
+	while ((t = l->running)) {
+		l->running = t->next;
 		t->queued = 0;
 		t->fn(t->ud);
 	}

@@ -169,6 +169,52 @@ static void free_with_armed_timer_and_task(void **state)
 	kx__task_cancel(NULL, &t);
 }
 
+/* A task that frees the owner of a later task of the same batch cancels it: the
+ * later task must not run (its owner's memory is gone; ASan would see it). */
+struct owner {
+	struct kx_task task;
+	int ran;
+};
+static struct owner *victim;
+static int victim_runs;
+static void owner_ran(void *ud)
+{
+	((struct owner *)ud)->ran++;
+}
+static void victim_ran(void *ud)
+{
+	(void)ud;
+	victim_runs++;
+}
+static void free_victim(void *ud)
+{
+	(void)ud;
+	kx__task_cancel(tl, &victim->task);
+	free(victim);
+	victim = NULL;
+	kx__loop_stop(tl);
+}
+static void cancel_within_the_running_batch(void **state)
+{
+	(void)state;
+	tl = new_loop();
+	struct kx_task killer = {.fn = free_victim};
+	victim = calloc(1, sizeof *victim);
+	assert_non_null(victim);
+	victim->task = (struct kx_task){.fn = victim_ran};
+	victim_runs = 0;
+	struct owner after = {.task = {.fn = owner_ran}};
+	after.task.ud = &after;
+	kx__loop_defer(tl, &killer);
+	kx__loop_defer(tl, &victim->task);
+	kx__loop_defer(tl, &after.task);
+	kx__loop_run(tl);
+	assert_null(victim);
+	assert_int_equal(victim_runs, 0);
+	assert_int_equal(after.ran, 1); /* the rest of the batch still runs */
+	kx__loop_free(tl);
+}
+
 /* A regular file (stdin redirected from a file) cannot be in an epoll set: it
  * counts as always readable, so it is read to its end. */
 static void regular_file_is_always_readable(void **state)
@@ -197,6 +243,7 @@ int main(void)
 		cmocka_unit_test(write_once_and_read_off),
 		cmocka_unit_test(timers_and_tasks),
 		cmocka_unit_test(free_with_armed_timer_and_task),
+		cmocka_unit_test(cancel_within_the_running_batch),
 		cmocka_unit_test(regular_file_is_always_readable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
