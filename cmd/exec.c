@@ -495,14 +495,26 @@ const struct kx_command kx_cmd_exec = {
 	.name = "exec",
 	.run = exec_run,
 	.summary = "Execute a command in a container",
-	.usage = "kx exec (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] [-q] -- COMMAND [args...]",
-	.description = "Runs COMMAND in a container and exits with its exit code. Transport: WebSocket\n"
-		       "(v5.channel.k8s.io), falling back to SPDY/3.1 like kubectl; KX_TRANSPORT=websocket|spdy\n"
-		       "forces one. A connection lost before the exit status arrives is an error, never 0.",
+	.usage = "kx exec (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] [-q] -- COMMAND [args...]\n"
+		 "       kx exec (-l SELECTOR [-A] | TYPE/NAME --all-pods) [-c CONTAINER | --all-containers] [-i]\n"
+		 "               [--max-parallel N] [--prefix=false] [-o json] -- COMMAND [args...]",
+	.description = "Runs COMMAND in a container and exits with its exit code. Transport: SPDY/3.1, falling\n"
+		       "back to WebSocket (v5.channel.k8s.io) when the upgrade is refused; KX_TRANSPORT=websocket|spdy\n"
+		       "forces one. A connection lost before the exit status arrives is an error, never 0.\n\n"
+		       "kx+: with -l SELECTOR, or TYPE/NAME --all-pods, COMMAND runs in every running pod that\n"
+		       "matches, at most --max-parallel at a time (one process, one event loop). Output lines are\n"
+		       "whole and start with POD (POD/CONTAINER with --all-containers; coloured on a terminal\n"
+		       "unless NO_COLOR is set); stdout and stderr stay apart. The exit code is 0 when every\n"
+		       "command exited 0, else the highest code (a lost connection or an error counts as 1), and\n"
+		       "a summary of the failures ends stderr. -i reads stdin once (at most 64 MiB) and sends\n"
+		       "the same bytes to every pod; -t cannot be used with several pods.",
 	.examples = "  # Run date in pod web-0, default container\n  kx exec web-0 -- date\n\n"
 		    "  # A shell with a terminal, in container sidecar\n  kx exec -it web-0 -c sidecar -- sh\n\n"
 		    "  # Pipe data in and out, binary safe\n  tar cf - dir | kx exec -i web-0 -- tar xf - -C /tmp\n\n"
-		    "  # The first running pod of a deployment\n  kx exec deploy/web -- env",
+		    "  # The first running pod of a deployment\n  kx exec deploy/web -- env\n\n"
+		    "  # Every pod labelled app=web, 5 at a time; one JSON object per pod\n"
+		    "  kx exec -l app=web --max-parallel 5 -- cat /etc/resolv.conf\n"
+		    "  kx exec deploy/web --all-pods -o json -- test -f /tmp/lock",
 	.options = exec_options,
 	.args_complete = "pod",
 };

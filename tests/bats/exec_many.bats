@@ -27,6 +27,7 @@ teardown_file() {
 
 setup() {
 	load helpers
+	load status_relay
 	need_cluster
 	TICKETS=$KX_TEST_EXEC_ROOT/tickets-$$-$BATS_TEST_NUMBER
 }
@@ -185,4 +186,30 @@ ticket='mkdir -p "$T"; n=1; while ! mkdir "$T/$n" 2>/dev/null; do n=$((n+1)); do
 	run sh -c "head -c 67108865 /dev/zero | timeout 30 $KX_BIN exec -i -l fan=$LABEL -- true"
 	assert_failure 1
 	assert_output "error: stdin is larger than 64 MiB, the most that is held to send to every pod"
+}
+
+@test "one pod's connection lost mid-command: that pod reported lost, the others complete, exit 1, on both transports" {
+	# A relay between kx and the API server cuts the chosen pod's exec
+	# connection (a reset) half a second in; the commands take 2 s.
+	local cut=$LABEL-3
+	start_status_relay /dev/null "$cut" 0.5
+	for t in $transports; do
+		KUBECONFIG=$BATS_TEST_TMPDIR/relay.kubeconfig KX_TRANSPORT=$t kx exec -l "fan=$LABEL" -- \
+			sh -c 'sleep 2; echo done' >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" && rc=0 || rc=$?
+		[ "$rc" -eq 1 ] || fail "$t: exit $rc, want 1: $(cat "$BATS_TEST_TMPDIR/err")"
+		assert_equal "$(sort "$BATS_TEST_TMPDIR/out")" "$(for p in $(pods); do [ "$p" = "$cut" ] || echo "$p done"; done)"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "1 of 5 pods failed: $cut (lost connection)"
+	done
+}
+
+@test "completion: -l offers the pods' KEY=VALUE labels (also after a comma), and --all-pods is offered" {
+	run kx __complete -- exec -l ''
+	assert_success
+	assert_line "fan=$LABEL"
+	assert_line "app=web"
+	run kx __complete -- exec -l "app=web,fa"
+	assert_line "app=web,fan=$LABEL"
+	refute_line "app=web,app=web"
+	run kx __complete -- exec --all-p
+	assert_line -p -- "--all-pods"
 }
