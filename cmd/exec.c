@@ -286,11 +286,33 @@ done:
 
 static const char *const colours[] = {"32", "33", "34", "35", "36", "31", "92", "93", "94", "95", "96"};
 
-static void json_str(struct kx_buf *b, const char *key, const char *v)
+/* One -o json object: the pod's outcome, for scripts. */
+static void print_json_result(const struct kx_exec_target *t, const struct kx_exec_many_result *r)
 {
-	char *s = cJSON_PrintUnformatted(cJSON_CreateStringReference(v));
-	kx_buf_printf(b, ",\"%s\":%s", key, s ? s : "null");
-	free(s);
+	cJSON *obj = cJSON_CreateObject();
+	cJSON_AddStringToObject(obj, "pod", t->pod);
+	cJSON_AddStringToObject(obj, "namespace", t->namespace_);
+	if (t->container)
+		cJSON_AddStringToObject(obj, "container", t->container);
+	else
+		cJSON_AddNullToObject(obj, "container");
+	if (r->err) {
+		cJSON_AddNullToObject(obj, "exitCode");
+		cJSON_AddStringToObject(obj, "error", r->lost ? "lost connection to the pod before the command's exit status arrived"
+							    : r->error);
+	} else {
+		cJSON_AddNumberToObject(obj, "exitCode", r->exit_code);
+		cJSON_AddNullToObject(obj, "error");
+	}
+	cJSON_AddNumberToObject(obj, "durationMs", (double)r->duration_ms);
+	cJSON_AddNumberToObject(obj, "stdoutBytes", (double)r->out_bytes);
+	cJSON_AddNumberToObject(obj, "stderrBytes", (double)r->err_bytes);
+	cJSON_AddStringToObject(obj, "transport", r->used == KX_TRANSPORT_WEBSOCKET ? "websocket" : "spdy");
+	char *text = cJSON_PrintUnformatted(obj);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(obj);
 }
 
 static int exec_many_run(const struct kx_invocation *inv, const char *target, char **argv)
@@ -419,26 +441,8 @@ static int exec_many_run(const struct kx_invocation *inv, const char *target, ch
 			snprintf(what, sizeof what, "%s", r->error);
 		if (code)
 			kx_buf_printf(&summary, "%s%s (%s)", failed++ ? ", " : "", labels[i], what);
-		if (x.output) {
-			struct kx_buf js = KX_BUF_INIT(1 << 20);
-			json_str(&js, "pod", targets[i].pod);
-			json_str(&js, "namespace", targets[i].namespace_);
-			if (targets[i].container)
-				json_str(&js, "container", targets[i].container);
-			else
-				kx_buf_appends(&js, ",\"container\":null");
-			if (r->err) {
-				kx_buf_appends(&js, ",\"exitCode\":null");
-				json_str(&js, "error", r->lost ? "lost connection to the pod before the command's exit status arrived" : r->error);
-			} else {
-				kx_buf_printf(&js, ",\"exitCode\":%d,\"error\":null", r->exit_code);
-			}
-			kx_buf_printf(&js, ",\"durationMs\":%lld,\"stdoutBytes\":%llu,\"stderrBytes\":%llu", r->duration_ms,
-				      r->out_bytes, r->err_bytes);
-			json_str(&js, "transport", r->used == KX_TRANSPORT_WEBSOCKET ? "websocket" : "spdy");
-			printf("{%s}\n", js.data ? js.data + 1 : "");
-			kx_buf_free(&js);
-		}
+		if (x.output)
+			print_json_result(&targets[i], r);
 	}
 	fflush(stdout);
 	if (failed)
