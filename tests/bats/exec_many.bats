@@ -100,9 +100,11 @@ ticket='mkdir -p "$T"; n=1; while ! mkdir "$T/$n" 2>/dev/null; do n=$((n+1)); do
 
 @test "10,000 numbered lines per pod on stdout and stderr at once: every line whole, once, with its pod" {
 	for t in $transports; do
-		KX_TRANSPORT=$t kx exec -l "fan=$LABEL" -- \
+		# (a generous time limit: 100,000 lines through a loaded machine under ASan)
+		KX_TIMEOUT=120 KX_TRANSPORT=$t kx exec -l "fan=$LABEL" -- \
 			sh -c 'i=0; while [ $i -lt 10000 ]; do echo "out line $i of the pod"; echo "err line $i of the pod" >&2; i=$((i+1)); done' \
-			>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+			>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" && rc=0 || rc=$?
+		[ "$rc" -eq 0 ] || fail "$t: exit $rc: $(grep -v ' err line ' "$BATS_TEST_TMPDIR/err" | tail -5)"
 		for s in out err; do
 			python3 - "$BATS_TEST_TMPDIR/$s" "$s" "$(pods)" <<-'PY' || fail "$t: $s"
 				import sys, collections
