@@ -215,3 +215,19 @@ ticket='mkdir -p "$T"; n=1; while ! mkdir "$T/$n" 2>/dev/null; do n=$((n+1)); do
 	run kx __complete -- exec --all-p
 	assert_line -p -- "--all-pods"
 }
+
+@test "-A: NS/POD prefixes; Ctrl-C ends every session at once (exit 130); a closed stdout ends kx as SIGPIPE would (141)" {
+	kx exec -A -l "fan=$LABEL" -- echo hi >"$BATS_TEST_TMPDIR/out"
+	assert_equal "$(sort "$BATS_TEST_TMPDIR/out")" "$(for p in $(pods); do echo "default/$p hi"; done)"
+	"$KX_BIN" exec -l "fan=$LABEL" -- sh -c 'echo started; sleep 20' >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do [ "$(grep -c started "$BATS_TEST_TMPDIR/out")" -eq 5 ] && break; sleep 0.1; done
+	kill -INT "$pid"
+	SECONDS=0
+	wait "$pid" && rc=0 || rc=$?
+	assert_equal "$rc" 130
+	[ "$SECONDS" -lt 5 ] || fail "kx took ${SECONDS}s to stop"
+	run bash -c "set -o pipefail; $KX_BIN exec -l fan=$LABEL -- seq 1000000 | head -1"
+	assert_failure 141
+	[[ $output == "$LABEL-"*" 1" ]] || fail "$output"
+}
