@@ -103,11 +103,21 @@ static kx_err sink(struct kx_exec_session *s, int is_err, const void *data, size
 		r->out_bytes += len;
 	if (g->o->count_only)
 		return KX_OK;
-	if (kx__lines_feed(&m->lines[is_err], m->prefix, m->plen, data, len, &g->out)) {
-		kx_buf_clear(&g->out);
-		return kx__fail(s->eb, KX_ERR_NOMEM, "out of memory");
+	/* A slice at a time: prefixes can make many short lines several times
+	 * larger, and what is gathered before a write stays bounded. */
+	const char *p = data;
+	kx_err err = KX_OK;
+	while (!err && len) {
+		size_t n = KX_MIN(len, (size_t)4096);
+		if (kx__lines_feed(&m->lines[is_err], m->prefix, m->plen, p, n, &g->out)) {
+			kx_buf_clear(&g->out);
+			return kx__fail(s->eb, KX_ERR_NOMEM, "out of memory");
+		}
+		err = write_out(g, is_err ? g->o->err_fd : g->o->out_fd);
+		p += n;
+		len -= n;
 	}
-	return write_out(g, is_err ? g->o->err_fd : g->o->out_fd);
+	return err;
 }
 
 static void on_end(struct kx_exec_session *s)
@@ -306,7 +316,7 @@ kx_err kx_exec_many(struct kx_client *c, const struct kx_exec_many_opts *o,
 		.c = c, .o = o, .res = res, .eb = eb, .n = o->ntargets,
 		.maxp = o->max_parallel > 0 ? (size_t)o->max_parallel : 10,
 		.in = KX_BUF_INIT(KX_EXEC_MANY_STDIN_MAX),
-		.out = KX_BUF_INIT((size_t)KX_LINES_MAX * 4 + KX_EXEC_STDIN_HIGH * 8),
+		.out = KX_BUF_INIT(16 * 1024 * 1024),
 	};
 	g.pump = (struct kx_timer){.fn = pump, .ud = &g};
 	if (!(g.m = calloc(g.n, sizeof *g.m)))

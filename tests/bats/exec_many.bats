@@ -87,6 +87,9 @@ ticket='mkdir -p "$T"; n=1; while ! mkdir "$T/$n" 2>/dev/null; do n=$((n+1)); do
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "$(printf 'hi\n%.0s' 1 2 3 4 5)"
 	# no colour when stdout is not a terminal, nor with NO_COLOR on one
 	! grep -q $'\033' "$BATS_TEST_TMPDIR/out"
+	# many empty lines: each gets its prefix (the prefixed output is many times larger)
+	kx exec -l "fan=$LABEL" -- sh -c 'head -c 100000 /dev/zero | tr "\0" "\n"' >"$BATS_TEST_TMPDIR/out"
+	assert_equal "$(sort "$BATS_TEST_TMPDIR/out" | uniq -c | awk '{print $1, $2}')" "$(for p in $(pods); do echo "100000 $p"; done)"
 }
 
 @test "colours per pod on a terminal, none with NO_COLOR" {
