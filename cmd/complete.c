@@ -342,6 +342,39 @@ static int src_container(struct comp *c, int npos)
 	return DIR_NOFILE;
 }
 
+/* Label selectors (exec -l): the KEY=VALUE pairs of the namespace's pods; after
+ * a ',' the next pair (the pairs before it kept as typed). */
+static int src_label(struct comp *c, int npos)
+{
+	struct kx_client *cl = client(c);
+	struct kx_buf path = KX_BUF_INIT(0);
+	struct kx_errbuf eb = {0};
+	const char *comma = strrchr(c->cur, ',');
+	char prefix[512];
+	snprintf(prefix, sizeof prefix, "%.*s", comma ? (int)(comma + 1 - c->cur) : 0, c->cur);
+	if (cl && !kx_resource_path(cl, "pods", kx_client_namespace(cl), NULL, NULL, &path, &eb)) {
+		cJSON *doc = get_json(c, path.data, NULL);
+		const cJSON *pod, *kv;
+		const char *saved = c->prefix;
+		c->prefix = prefix;
+		cJSON_ArrayForEach(pod, cJSON_GetObjectItemCaseSensitive(doc, "items"))
+		{
+			cJSON_ArrayForEach(kv, cJSON_GetObjectItemCaseSensitive(
+						       cJSON_GetObjectItemCaseSensitive(pod, "metadata"), "labels"))
+			{
+				char pair[512];
+				if (cJSON_IsString(kv) &&
+				    snprintf(pair, sizeof pair, "%s=%s", kv->string, kv->valuestring) < (int)sizeof pair)
+					emit(c, pair, NULL);
+			}
+		}
+		c->prefix = saved;
+		cJSON_Delete(doc);
+	}
+	kx_buf_free(&path);
+	return DIR_NOFILE;
+}
+
 /* File names: the shell's own completion. */
 static int src_file(struct comp *c, int npos)
 {
@@ -371,6 +404,7 @@ static const struct {
 	{"resource", src_resource_name},      /* short for resource/name */
 	{"service", src_service},
 	{"container", src_container},
+	{"label", src_label},
 	{"file", src_file},
 	{"shell", src_shell},
 };

@@ -47,4 +47,51 @@ struct kx_exec_result {
 KX_API kx_err kx_exec(struct kx_client *c, const struct kx_exec_opts *opts,
 		      struct kx_exec_result *res, struct kx_errbuf *eb);
 
+/* Exec across many pods: the same command in several containers at once, on one
+ * event loop (no thread or process per pod), at most max_parallel sessions open
+ * at a time. Each session uses the transports and fallback of kx_exec. */
+struct kx_exec_target {
+	const char *namespace_;
+	const char *pod;
+	const char *container;        /* NULL = the server's default */
+	const char *prefix;           /* put before each output line ("" or NULL: none) */
+};
+
+/* stdin is read once (inside the loop) and the same bytes go to every pod; it is
+ * held in memory, so it is bounded: more is an error (KX_ERR_INVALID). */
+#define KX_EXEC_MANY_STDIN_MAX (64 * 1024 * 1024)
+
+struct kx_exec_many_opts {
+	const struct kx_exec_target *targets;
+	size_t ntargets;
+	const char *const *argv;      /* the command, NULL-terminated */
+	int use_stdin;                /* read in_fd to its end, send it to every pod (-i) */
+	int in_fd, out_fd, err_fd;
+	int count_only;               /* count output bytes, write nothing (for -o json) */
+	int max_parallel;             /* 0 = 10 */
+	int handle_signals;           /* SIGINT, SIGTERM, SIGHUP end every session */
+	enum kx_transport transport;
+};
+
+/* One per target. Output is written as whole lines (a line longer than 64 KiB in
+ * 64 KiB pieces), each with the target's prefix; a last line without a newline
+ * gets one. */
+struct kx_exec_many_result {
+	int ran;                      /* the session was started */
+	kx_err err;                   /* KX_OK: the command exited (exit_code); else why not */
+	int exit_code;                /* 0..255, or -1 */
+	int lost;                     /* err is a connection lost before the exit status */
+	char error[512];              /* err's message */
+	long long duration_ms;
+	unsigned long long out_bytes, err_bytes;
+	enum kx_transport used;
+};
+
+/* Run argv in every target. Returns KX_OK when every session was run (each one's
+ * outcome in res[i]); KX_ERR_INTERRUPTED when a signal (or a closed output,
+ * SIGPIPE) ended them, the signal in *signal; another error when nothing could be
+ * started (stdin too large, no loop). */
+KX_API kx_err kx_exec_many(struct kx_client *c, const struct kx_exec_many_opts *opts,
+			   struct kx_exec_many_result *res, int *signal, struct kx_errbuf *eb);
+
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The exec session shared by exec.c and its two transports (exec_ws.c,
- * exec_spdy.c). */
+/* The exec session shared by exec.c, exec_many.c and the two transports
+ * (exec_ws.c, exec_spdy.c). Layers, bottom up: exec_session.c (this header's
+ * functions), the transports (kx__exec_ws_ops, kx__exec_spdy_ops), then exec.c
+ * (one session, its own loop) and exec_many.c (many sessions, one loop). */
 #ifndef KX_EXEC_INTERNAL_H
 #define KX_EXEC_INTERNAL_H
 
@@ -12,6 +14,7 @@
 
 #define KX_EXEC_STDIN_HIGH (256 * 1024) /* stop reading stdin above this */
 #define KX_EXEC_STATUS_MAX (64 * 1024)
+#define KX_EXEC_OUT_BATCH (128 * 1024) /* output gathered before one write */
 
 struct kx_exec_session;
 
@@ -33,7 +36,18 @@ struct kx_exec_session {
 	const struct kx_exec_transport_ops *ops;
 	void *transport;              /* the transport's own state */
 
+	/* Several sessions in one loop (exec_many.c): the end of the session calls
+	 * on_end instead of stopping the loop, and output goes to sink (is_err:
+	 * stderr) instead of the descriptors. */
+	void (*on_end)(struct kx_exec_session *s);
+	kx_err (*sink)(struct kx_exec_session *s, int is_err, const void *data, size_t len);
+	void *owner;
+
 	struct kx_io stdin_io, signal_io;
+	char *stdin_chunk;            /* this session's read buffer for stdin_io */
+	int mem_stdin;                /* stdin comes from mem_in, not a descriptor */
+	const unsigned char *mem_in;  /* shared by the sessions; not owned */
+	size_t mem_len, mem_off;
 	struct kx_buf stdin_buf;      /* read from stdin, not yet sent */
 	int stdin_eof;                /* local stdin ended (or is not used) */
 	int stdin_reading;
@@ -56,6 +70,14 @@ struct kx_exec_session {
 extern const struct kx_exec_transport_ops kx__exec_ws_ops, kx__exec_spdy_ops;
 
 kx_err kx__exec_path(const struct kx_exec_session *s, struct kx_buf *path);
+/* Write all of data to fd, waiting (poll) while a non-blocking fd is full;
+ * 0 or an errno value. */
+int kx__exec_write_fd(int fd, const void *data, size_t len);
+kx_err kx__exec_flush_output(struct kx_exec_session *s);
+void kx__exec_flush_task(void *ud);     /* out_task's function */
+/* The session is over (or its connection is, after the end): stop the loop,
+ * or tell on_end. May be called more than once. */
+void kx__exec_end(struct kx_exec_session *s);
 /* Output for fd (stdout or stderr): gathered while one wakeup's frames are
  * handled, then written in one go (in order across the two descriptors). */
 kx_err kx__exec_output(struct kx_exec_session *s, int fd, const void *data, size_t len);

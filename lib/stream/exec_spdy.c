@@ -68,7 +68,7 @@ static void maybe_done(struct spdy_state *p)
 			kx__exec_finish(s, KX_ERR_CLOSED);
 		}
 	}
-	kx__loop_stop(s->loop);
+	kx__exec_end(s);
 }
 
 static void on_reply(void *ud, uint32_t stream, const struct kx_spdy_headers *h)
@@ -220,14 +220,14 @@ static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 	struct spdy_state *p = ud;
 	struct kx_exec_session *s = p->s;
 	if (s->done || s->got_status) {
-		kx__loop_stop(s->loop);
+		kx__exec_end(s);
 		return;
 	}
 	/* The server may close the connection right after the Status, before the
 	 * error stream's RST reaches us: a complete Status is the answer. */
 	if (complete_status(&p->status)) {
 		kx__exec_status(s, p->status.data, p->status.len);
-		kx__loop_stop(s->loop);
+		kx__exec_end(s);
 		return;
 	}
 	if (err && err != KX_ERR_CLOSED && ceb->msg[0]) {
@@ -309,6 +309,7 @@ static void spdy_cleanup(struct kx_exec_session *s)
 	struct spdy_state *p = s->transport;
 	if (!p)
 		return;
+	kx__timer_cancel(&p->ping);
 	kx__upconn_free(p->conn);
 	kx_spdy_free(p->spdy);
 	kx_buf_free(&p->status);

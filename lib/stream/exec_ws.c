@@ -151,7 +151,7 @@ static void on_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 	struct ws_state *w = ud;
 	struct kx_exec_session *s = w->s;
 	if (s->done || s->got_status) {
-		kx__loop_stop(s->loop);
+		kx__exec_end(s);
 		return;
 	}
 	if (!w->established && err && ceb && ceb->msg[0]) {
@@ -215,7 +215,9 @@ static void ws_cleanup(struct kx_exec_session *s)
 	struct ws_state *w = s->transport;
 	if (!w)
 		return;
-	/* The loop is gone by now (it closed the socket): just free. */
+	/* Either the loop is gone (one session: it closed the socket) or it runs
+	 * on (many sessions: freeing the connection lets go of its socket). */
+	kx__timer_cancel(&w->ping);
 	kx__upconn_free(w->conn);
 	kx__chan_free(&w->dec);
 	free(w);

@@ -5,6 +5,7 @@
 
 setup() {
 	load helpers
+	load status_relay
 	need_cluster
 }
 
@@ -45,19 +46,7 @@ transports="websocket spdy"
 	head -c 16777216 /dev/zero >"$big"
 	relay_log=$BATS_TEST_TMPDIR/relay.log
 	: >"$relay_log"
-	python3 "$BATS_TEST_DIRNAME/status-relay.py" "$BATS_TEST_TMPDIR/relay.port" "$relay_log" \
-		"$KX_TEST_APISERVER_PORT" "$KX_TEST_CA" "$KX_CLUSTER_STATE/pki/apiserver.crt" \
-		"$KX_CLUSTER_STATE/pki/apiserver.key" 3>&- &
-	RELAY_PID=$!
-	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/relay.port" ] && break; sleep 0.1; done
-	cat >"$BATS_TEST_TMPDIR/relay.kubeconfig" <<-EOF
-		apiVersion: v1
-		kind: Config
-		clusters: [{name: relay, cluster: {server: "https://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/relay.port")", certificate-authority: "$KX_TEST_CA"}}]
-		users: [{name: admin, user: {token: "$KX_TEST_TOKEN"}}]
-		contexts: [{name: relay, context: {cluster: relay, user: admin}}]
-		current-context: relay
-	EOF
+	start_status_relay "$relay_log"
 	misses=() n=0
 	# Straight to the API server over WebSocket: its stream translator always
 	# sends the status before it closes (kubectl: 20 of 20).

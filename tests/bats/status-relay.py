@@ -10,11 +10,16 @@ compressed nor masked), so the relay sees whether the server sent an exec's exit
 Status ("NonZeroExitCode"). For each exec connection it appends one line to LOG
 when the connection ends: "status-sent" or "no-status".
 
-  status-relay.py PORT_FILE LOG API_PORT CA_FILE CERT_FILE KEY_FILE
+  status-relay.py PORT_FILE LOG API_PORT CA_FILE CERT_FILE KEY_FILE [CUT_POD CUT_AFTER]
+
+With CUT_POD, the exec connection of that pod is cut (a reset, both sides
+closed) CUT_AFTER seconds after its request: one pod's session lost mid-command
+while the others go on.
 """
 import fcntl, os, select, socket, ssl, struct, sys, threading, time
 
 port_file, log, api_port, ca, cert, key = sys.argv[1:7]
+cut_pod, cut_after = (sys.argv[7], float(sys.argv[8])) if len(sys.argv) > 8 else (None, 0)
 api_port = int(api_port)
 SIOCOUTQ = 0x5411
 lock = threading.Lock()
@@ -39,13 +44,19 @@ def handle(raw):
     to_up, to_kx, seen = b"", b"", b""
     is_exec = None
     reading_kx, up_open, sent = True, True, False
+    cut_at = None
     while up_open or to_kx:
+        if cut_at and time.monotonic() >= cut_at:
+            kx.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            kx.close()
+            up.close()
+            return
         rl = ([kx] if reading_kx and len(to_up) < 1 << 20 else []) + \
              ([up] if up_open and len(to_kx) < 1 << 20 else [])
         wl = ([up] if to_up and up_open else []) + ([kx] if to_kx else [])
         ready = [s for s in rl if s.pending()]
         if not ready:
-            r, w, _ = select.select(rl, wl, [], 1)
+            r, w, _ = select.select(rl, wl, [], 0.05 if cut_at else 1)
             ready = r + w
         for s in set(ready):
             try:
@@ -54,7 +65,10 @@ def handle(raw):
                     if not data:
                         reading_kx = False
                     if is_exec is None:
-                        is_exec = b"/exec?" in data.split(b"\r\n", 1)[0]
+                        line = data.split(b"\r\n", 1)[0]
+                        is_exec = b"/exec?" in line
+                        if cut_pod and f"/pods/{cut_pod}/exec?".encode() in line:
+                            cut_at = time.monotonic() + cut_after
                     to_up += data
                 if s is up and up_open:
                     data = up.recv(65536)
