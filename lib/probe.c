@@ -177,6 +177,11 @@ static void probe_finished(struct probe *p)
 		kx__loop_stop(p->pr->loop);
 }
 
+static int is_ip(const char *host)
+{
+	return strspn(host, "0123456789.") == strlen(host) || strchr(host, ':');
+}
+
 static void curl_done(void *ud, CURLcode rc)
 {
 	struct probe *p = ud;
@@ -195,6 +200,15 @@ static void curl_done(void *ud, CURLcode rc)
 	} else {
 		set_check(p->entry, "ok", ms, "http", "HTTP %ld from %s", code, p->target);
 	}
+	/* DNS apart from connecting: how long each took (a name only resolves) */
+	curl_off_t dns_us = 0, conn_us = 0;
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(p->entry, "check");
+	curl_easy_getinfo(p->h, CURLINFO_NAMELOOKUP_TIME_T, &dns_us);
+	curl_easy_getinfo(p->h, CURLINFO_CONNECT_TIME_T, &conn_us);
+	if (!is_ip(p->name) && (dns_us || rc == CURLE_OK))
+		cJSON_AddNumberToObject(c, "dnsMs", (double)((dns_us + 50) / 100) / 10);
+	if (conn_us)
+		cJSON_AddNumberToObject(c, "connectMs", (double)((conn_us - dns_us + 50) / 100) / 10);
 	probe_finished(p);
 }
 
@@ -234,11 +248,6 @@ static int split_hostport(const char *hp, char *host, size_t n, int *port)
 	else
 		snprintf(host, n, "%.*s", (int)(colon - hp), hp);
 	return 0;
-}
-
-static int is_ip(const char *host)
-{
-	return strspn(host, "0123456789.") == strlen(host) || strchr(host, ':');
 }
 
 static kx_err start_curl(struct probe *p, const char *url, struct kx_errbuf *eb)

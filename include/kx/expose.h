@@ -122,8 +122,9 @@ struct kx_reach_check_opts {
 struct kx_client;
 /* kx+ reach --check: probe every route of view from this machine, all at once on
  * one event loop, each bounded by timeout_ms, and add a "check" object {status
- * ok|failed|skipped, latencyMs, layer dns|tcp|tls|http|api|ingress|load-balancer,
- * message} to each route (and to loadBalancer when it is pending). Node ports,
+ * ok|failed|skipped, message, latencyMs, layer dns|tcp|tls|http|api|ingress|
+ * load-balancer, dnsMs (names only), connectMs} to each route (and to
+ * loadBalancer when it is pending). Node ports,
  * load-balancer and external addresses: a TCP connect, or an HTTP GET for http
  * ports; Ingress routes: the URL with the rule's Host (SNI and certificate
  * checked for TLS) connected to the Ingress's first address; the API server's

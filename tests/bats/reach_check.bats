@@ -65,6 +65,29 @@ standin() {
 	fail "stand-in did not start"
 }
 
+# same_results TABLE JSON: every row of the table is a route (or finding) of the
+# JSON with the same status and words, and the other way round (latencies are
+# compared for form only: the two come from two runs)
+same_results() {
+	python3 - "$1" "$2" <<-'PY' || { echo "$1"; return 1; }
+	import json, re, sys
+	lines = sys.argv[1].splitlines()
+	r = json.loads(sys.argv[2])
+	head = lines[0]
+	cols = [m.start() for m in re.finditer(r'\S+', head)]
+	rows = set()
+	for l in lines[1:]:
+	    cells = [l[a:b].strip() for a, b in zip(cols, cols[1:] + [None])]
+	    assert re.fullmatch(r'-|[0-9]+\.[0-9]ms', cells[4]), cells
+	    rows.add((cells[0], cells[1], cells[3], cells[5]))
+	want = {('ingress-backend' if f['check'] == 'ingressBackend' else 'target-port' if f['check'] == 'targetPort' else f['check'], f['object'], f['status'], f['message']) for f in r['findings']}
+	for kind, lst, key in [('cluster-ip', r.get('clusterAddresses', []), 'address'), ('node-port', r['nodePorts'], 'url'), ('load-balancer', r.get('loadBalancer', {}).get('addresses', []), 'url'), ('ingress', r['ingresses'], 'url'), ('api-proxy', r['proxy'], 'url'), ('port-forward', r['portForward'], 'command')]:
+	    for e in lst:
+	        want.add((kind, e[key], e['check']['status'], e['check']['message']))
+	assert rows == want, (rows ^ want)
+	PY
+}
+
 # ingress_at NAME PORT: the Ingress's status, as its controller would write it:
 # listening on 127.0.0.1:PORT
 ingress_at() {
@@ -122,7 +145,7 @@ service_on_deploy() {
 	ingp=$(awk 'NR==1{print $2}' "$pf.ing") tlsp=$(awk 'NR==2{print $2}' "$pf.ing")
 	service_on_deploy t-rc-ok LoadBalancer "$lbp" "$np"
 	kubectl patch svc t-rc-ok --subresource=status --type=merge \
-		-p '{"status":{"loadBalancer":{"ingress":[{"ip":"127.0.0.1"}]}}}' >/dev/null
+		-p '{"status":{"loadBalancer":{"ingress":[{"ip":"127.0.0.1"},{"hostname":"localhost"}]}}}' >/dev/null
 	run kx create ingress t-rc-plain --rule="plain.reach.test/*=t-rc-ok:http"
 	assert_success
 	run kx create ingress t-rc-tls --rule="good.reach.test/*=t-rc-ok:http,tls=good"
@@ -134,22 +157,28 @@ service_on_deploy() {
 	local j=$output
 	check "$j" "
 routes = [('node-port', e) for e in r['nodePorts']] + [('load-balancer', e) for e in r['loadBalancer']['addresses']] + [('ingress', e) for e in r['ingresses']]
-assert len(routes) == 4, routes
+assert len(routes) == 5, routes
 for kind, e in routes:
     c = e['check']
     assert c['status'] == 'ok' and c['layer'] == 'http' and 0 < c['latencyMs'] < 3000, (kind, e)
+    assert 0 <= c['connectMs'] <= c['latencyMs'], (kind, e)
+# DNS is timed apart from the connection, for names only (localhost: /etc/hosts, loopback)
+lb = r['loadBalancer']['addresses']
+assert lb[1]['address'] == 'localhost:$lbp' and 0 <= lb[1]['check']['dnsMs'] <= lb[1]['check']['latencyMs'], lb
+assert 'dnsMs' not in lb[0]['check'] and 'dnsMs' not in r['nodePorts'][0]['check'], r
 assert r['nodePorts'][0]['check']['message'] == 'HTTP 200 from 127.0.0.1', r['nodePorts']
 assert [e['url'] for e in r['ingresses']] == ['http://plain.reach.test:$ingp/', 'https://good.reach.test:$tlsp/'], r['ingresses']
 assert r['ingresses'][1]['check']['message'] == 'HTTP 200 from 127.0.0.1:$tlsp', r['ingresses']
 assert [(f['check'], f['status']) for f in r['findings']] == [('selector', 'ok'), ('endpoints', 'ok')], r['findings']
 assert all(e['check']['status'] == 'skipped' for e in r['proxy'] + r['portForward'] + r['clusterAddresses']), r
-assert r['checkSummary'] == {'mode': 'all', 'pass': True, 'routesOk': 4, 'routesFailed': 0, 'findingsFailed': 0}, r['checkSummary']"
+assert r['checkSummary'] == {'mode': 'all', 'pass': True, 'routesOk': 5, 'routesFailed': 0, 'findingsFailed': 0}, r['checkSummary']"
 	# the table: the same rows, STATUS and LATENCY, in the JSON's words
 	run kx reach svc/t-rc-ok --check --check-ca "$CA" --check-routes=node-port,load-balancer,ingress
 	assert_success
 	assert_line --regexp "^ROUTE +ADDRESS +PORT +STATUS +LATENCY +NOTE$"
 	assert_line --regexp "^node-port +http://127\.0\.0\.1:$np +$lbp +ok +[0-9]+\.[0-9]ms +HTTP 200 from 127\.0\.0\.1$"
 	assert_line --regexp "^load-balancer +http://127\.0\.0\.1:$lbp +$lbp +ok +[0-9]+\.[0-9]ms +HTTP 200 from 127\.0\.0\.1:$lbp$"
+	assert_line --regexp "^load-balancer +http://localhost:$lbp +$lbp +ok +[0-9]+\.[0-9]ms +HTTP 200 from localhost:$lbp$"
 	assert_line --regexp "^ingress +https://good\.reach\.test:$tlsp/ +$lbp +ok +[0-9]+\.[0-9]ms +HTTP 200 from 127\.0\.0\.1:$tlsp$"
 	assert_line --regexp "^selector +svc/t-rc-ok +ok +- +selector app=web-deploy matches 2 pods$"
 	assert_line --regexp "^port-forward +kx port-forward .* +skipped +- +not checked: not among --check-routes$"
@@ -164,10 +193,13 @@ assert r['checkSummary'] == {'mode': 'all', 'pass': True, 'routesOk': 4, 'routes
 p = r['proxy'][0]['check']
 assert (p['status'], p['layer'], p['message']) == ('failed', 'api', 'the API server answered 404: services \"t-rc-ok\" not found'), p
 assert r['portForward'][0]['check'] == {'status': 'skipped', 'message': 'not checked: an in-process forward cannot run inside the check\\'s loop yet'}, r['portForward']
-assert r['checkSummary'] == {'mode': 'all', 'pass': False, 'routesOk': 4, 'routesFailed': 1, 'findingsFailed': 0}, r['checkSummary']"
-	assert_line "error: 1 of 5 routes to service/t-rc-ok failed"
+assert r['checkSummary'] == {'mode': 'all', 'pass': False, 'routesOk': 5, 'routesFailed': 1, 'findingsFailed': 0}, r['checkSummary']"
+	assert_line "error: 1 of 6 routes to service/t-rc-ok failed"
+	local j=$output table
 	run kx reach svc/t-rc-ok --check=any --check-ca "$CA"
 	assert_success
+	table=$output
+	same_results "$table" "$(sed '$d' <<<"$j")"
 	assert_line --regexp "^api-proxy +http://127\.0\.0\.1:8001/.* +failed +[0-9.]+ms +the API server answered 404: services \"t-rc-ok\" not found$"
 }
 
