@@ -312,10 +312,20 @@ const struct kx_command kx_cmd_reach = {
 		       "sends traffic to it as a URL (https when a TLS entry covers the host; the host,\n"
 		       "else the Ingress's address), the API server proxy URL usable through `kx proxy`,\n"
 		       "and the `kx port-forward` command. --wait polls (every 0.5 s) until a load\n"
-		       "balancer or Ingress address appears, for scripts that need the address.",
+		       "balancer or Ingress address appears, for scripts that need the address.\n\n"
+		       "--check probes every route from here, all at once, each within --check-timeout:\n"
+		       "static checks first (selector, Ready endpoints, targetPort names, Ingress\n"
+		       "backends), then node ports and load-balancer addresses (TCP; HTTP GET for http\n"
+		       "ports), Ingress URLs (Host, SNI and certificate checked; --check-ca for a private\n"
+		       "CA), and the API server's service proxy. The table gains STATUS and LATENCY, and\n"
+		       "each failure names its layer. Exit 0 only when every checked route is ok\n"
+		       "(--check=any: one is enough); --wait --check waits until they answer. Cluster\n"
+		       "IPs only with --check-cluster-ip; port-forward is not checked yet.",
 	.examples = "  # Where can I reach service web?\n  kx reach svc/web\n\n"
 		    "  # The load balancer's first URL, once it has one\n"
-		    "  kx reach svc/web --wait --timeout=5m -o json | jq -r '.loadBalancer.addresses[0].url'",
+		    "  kx reach svc/web --wait --timeout=5m -o json | jq -r '.loadBalancer.addresses[0].url'\n\n"
+		    "  # Which routes work from here, and why the others do not\n  kx reach svc/web --check\n\n"
+		    "  # CI: wait until at least one route answers\n  kx reach svc/web --wait --check=any --timeout=2m",
 	.options = reach_options,
 	.args_complete = "resource",
 };

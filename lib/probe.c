@@ -32,6 +32,8 @@ struct probe {
 	char target[320];   /* host:port connected to, for words */
 	char name[300];     /* the host name, when the route has one (DNS, TLS) */
 	int port, http;
+	int resolves; /* the address connected to is a name: DNS is timed */
+	char conn_host[300]; /* that address */
 	CURL *h;
 	struct kx__curlm *cm;
 	struct kx__call *call; /* the API server proxy probe */
@@ -122,7 +124,7 @@ static void word_failure(struct probe *p, CURLcode rc, double ms)
 	const char *w = where_words(p->kind);
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
-		set_check(p->entry, "failed", ms, "dns", "DNS: cannot resolve %s", p->name);
+		set_check(p->entry, "failed", ms, "dns", "DNS: cannot resolve %s", p->conn_host);
 		return;
 	case CURLE_COULDNT_CONNECT:
 		if (oserr == ECONNREFUSED && p->kind == R_NODE)
@@ -205,7 +207,7 @@ static void curl_done(void *ud, CURLcode rc)
 	cJSON *c = cJSON_GetObjectItemCaseSensitive(p->entry, "check");
 	curl_easy_getinfo(p->h, CURLINFO_NAMELOOKUP_TIME_T, &dns_us);
 	curl_easy_getinfo(p->h, CURLINFO_CONNECT_TIME_T, &conn_us);
-	if (!is_ip(p->name) && (dns_us || rc == CURLE_OK))
+	if (p->resolves && (dns_us || rc == CURLE_OK))
 		cJSON_AddNumberToObject(c, "dnsMs", (double)((dns_us + 50) / 100) / 10);
 	if (conn_us)
 		cJSON_AddNumberToObject(c, "connectMs", (double)((conn_us - dns_us + 50) / 100) / 10);
@@ -294,6 +296,8 @@ static kx_err probe_address(struct prober *pr, const cJSON *view, cJSON *entry, 
 		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
 	snprintf(p->target, sizeof p->target, "%s", kind == R_NODE ? host : hp);
 	snprintf(p->name, sizeof p->name, "%s", host);
+	p->resolves = !is_ip(host);
+	snprintf(p->conn_host, sizeof p->conn_host, "%s", host);
 	p->port = port;
 	p->http = port_speaks(view, svc_port, &tls);
 	if (tls && is_ip(host))
@@ -324,6 +328,8 @@ static kx_err probe_ingress(struct prober *pr, cJSON *entry, struct kx_errbuf *e
 	p->port = port;
 	snprintf(p->target, sizeof p->target, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
 	snprintf(p->name, sizeof p->name, "%s", host ? host : addr);
+	p->resolves = !is_ip(addr);
+	snprintf(p->conn_host, sizeof p->conn_host, "%s", addr);
 	if (host) {
 		/* Host header and SNI stay the rule's host; the connection goes to the address. */
 		char ct[700];

@@ -8,23 +8,26 @@ rule for. HTTPS listeners present --cert/--key (a test CA's certificate for one
 host). Once every listener is up it writes "SPEC PORT" lines to PORT_FILE
 (atomically).
 
-  reach-standin.py PORT_FILE [--cert F --key F] [--host H]... SPEC...
+  reach-standin.py PORT_FILE [--cert F --key F] [--host H]... [--delay MS] SPEC...
   SPEC: http:PORT | https:PORT; PORT 0 = any free port, "node" = a free port in
   the node-port range (30000-32767)
 """
-import http.server, os, random, socket, ssl, sys, threading
+import http.server, os, random, socket, ssl, sys, threading, time
 
 args = sys.argv[1:]
 port_file = args.pop(0)
 cert = key = None
 hosts = []
 specs = []
+delay = 0.0
 while args:
     a = args.pop(0)
     if a == "--cert":
         cert = args.pop(0)
     elif a == "--key":
         key = args.pop(0)
+    elif a == "--delay":
+        delay = int(args.pop(0)) / 1000.0
     elif a == "--host":
         hosts.append(args.pop(0))
     else:
@@ -37,6 +40,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         host = (self.headers.get("Host") or "").split(":")[0]
         ok = not hosts or host in hosts
+        time.sleep(delay)
         body = (("ok %s\n" % host) if ok else ("no rule for host %s\n" % host)).encode()
         self.send_response(200 if ok else 404)
         self.send_header("Content-Length", str(len(body)))
