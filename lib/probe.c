@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "curlm.h"
@@ -41,16 +42,25 @@ struct probe {
 	long long t0;
 	int got_body; /* the first body bytes arrived: enough */
 	char errbuf[CURL_ERROR_SIZE];
-	struct probe *next;
+	struct probe *next, *queued_next;
 };
+
+/* Probes running at once, at most: a big cluster's nodes × ports stay within
+ * the descriptor limit (each probe holds its socket and its libcurl multi's
+ * wake-up pair), and each probe's time starts when it does. */
+#define PROBES_AT_ONCE 64
+#define FDS_PER_PROBE 4
+#define FDS_KEPT 40 /* for the API connections, stdio, the loop */
 
 struct prober {
 	struct kx_loop *loop;
 	struct kx_client *c;
 	const struct kx_reach_check_opts *o;
 	long timeout_ms;
-	int running;
+	int running, at_once;
 	struct probe *probes;
+	struct probe *queue, **queue_tail; /* set up, waiting for a place */
+	struct kx_task pump;
 };
 
 static long long now_us(void)
@@ -171,12 +181,34 @@ static void word_failure(struct probe *p, CURLcode rc, double ms)
 	}
 }
 
+static void curl_done(void *ud, CURLcode rc);
+
+/* Start queued probes while there is room; stop the loop once all are done. */
+static void pump(void *ud)
+{
+	struct prober *pr = ud;
+	struct probe *p;
+	while (pr->running < pr->at_once && (p = pr->queue)) {
+		if (!(pr->queue = p->queued_next))
+			pr->queue_tail = &pr->queue;
+		struct kx_errbuf eb = {0};
+		p->t0 = now_us();
+		if (kx__curlm_start(pr->loop, p->h, curl_done, p, &p->cm, &eb))
+			set_check(p->entry, "failed", -1, NULL, "not checked: %s", eb.msg);
+		else
+			pr->running++;
+	}
+	if (!pr->running)
+		kx__loop_stop(pr->loop);
+}
+
+/* A probe ended: its place goes to the next (after this turn's events). */
 static void probe_finished(struct probe *p)
 {
 	kx__curlm_free(p->cm);
 	p->cm = NULL;
-	if (--p->pr->running == 0)
-		kx__loop_stop(p->pr->loop);
+	p->pr->running--;
+	kx__loop_defer(p->pr->loop, &p->pr->pump);
 }
 
 static int is_ip(const char *host)
@@ -275,11 +307,9 @@ static kx_err start_curl(struct probe *p, const char *url, struct kx_errbuf *eb)
 	}
 	if (p->connect_to)
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, p->connect_to);
-	p->t0 = now_us();
-	kx_err err = kx__curlm_start(p->pr->loop, h, curl_done, p, &p->cm, eb);
-	if (!err)
-		p->pr->running++;
-	return err;
+	*p->pr->queue_tail = p;
+	p->pr->queue_tail = &p->queued_next;
+	return KX_OK;
 }
 
 /* A route by address: TCP connect, or an HTTP(S) GET for http ports. */
@@ -352,8 +382,7 @@ static void api_done(void *ud, kx_err err, const struct kx_buf *body, const stru
 		set_check(p->entry, "failed", ms, "api", "the API server answered %d: %s", st->code, eb->msg);
 	else
 		set_check(p->entry, "failed", ms, "api", "API server: %s", eb->msg);
-	if (--p->pr->running == 0)
-		kx__loop_stop(p->pr->loop);
+	probe_finished(p);
 }
 
 /* The service proxy through kx's own client (straight to the API server, not
@@ -478,9 +507,17 @@ kx_err kx_reach_probe(struct kx_client *c, cJSON *view, const struct kx_reach_ch
 		      struct kx_errbuf *eb)
 {
 	struct prober pr = {.c = c, .o = o, .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 3000};
+	pr.queue_tail = &pr.queue;
+	struct rlimit rl;
+	long fds = getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ? 1024 : (long)rl.rlim_cur;
+	pr.at_once = (int)KX_MIN((fds - FDS_KEPT) / FDS_PER_PROBE, PROBES_AT_ONCE);
+	pr.at_once = pr.at_once < 1 ? 1 : pr.at_once;
+	pr.pump = (struct kx_task){.fn = pump, .ud = &pr};
 	kx_err err = kx__loop_new(&pr.loop, eb);
 	for (size_t i = 0; !err && i < sizeof route_lists / sizeof *route_lists; i++)
 		err = probe_list(&pr, view, &route_lists[i], eb);
+	if (!err)
+		pump(&pr);
 	if (!err && pr.running)
 		kx__loop_run(pr.loop);
 	prober_free(&pr);

@@ -32,9 +32,9 @@ setup() {
 teardown() {
 	local p
 	for p in "${STANDIN_PIDS[@]}" ${WAIT_PID:-}; do kill "$p" 2>/dev/null || true; done
-	kubectl delete svc t-rc-ok t-rc-np t-rc-nosel t-rc-tp t-rc-lb --ignore-not-found >/dev/null 2>&1 || true
-	kubectl delete ingress t-rc-plain t-rc-tls t-rc-bad --ignore-not-found >/dev/null 2>&1 || true
-	kubectl delete endpointslice t-rc-ok-1 t-rc-np-1 --ignore-not-found >/dev/null 2>&1 || true
+	kubectl delete --ignore-not-found svc/t-rc-ok svc/t-rc-np svc/t-rc-nosel svc/t-rc-tp svc/t-rc-lb \
+		ingress/t-rc-plain ingress/t-rc-tls ingress/t-rc-bad endpointslice/t-rc-ok-1 endpointslice/t-rc-np-1 \
+		>/dev/null 2>&1 || true
 }
 
 # check JSON PYTHON: run python assertions with `r` = the JSON document
@@ -336,4 +336,19 @@ assert r['loadBalancer']['check'] == {'status': 'failed', 'layer': 'load-balance
 	assert_failure
 	assert_line --regexp "^node-port +http://127\.0\.0\.1:$np +80 +failed +"
 	assert_line "error: timed out waiting for the routes of service/t-rc-np to answer"
+}
+
+@test "--check over 200 load-balancer addresses: every one probed, as many at once as 100 descriptors allow" {
+	run kx create service loadbalancer t-rc-lb --tcp=80:80
+	assert_success
+	# 127.0.0.1 … 127.0.0.200: loopback addresses where nothing listens on port 80
+	ips=$(python3 -c 'import json; print(json.dumps({"status":{"loadBalancer":{"ingress":[{"ip":"127.0.0.%d" % i} for i in range(1, 201)]}}}))')
+	kubectl patch svc t-rc-lb --subresource=status --type=merge -p "$ips" >/dev/null
+	run bash -c "ulimit -n 100; exec \"$KX_BIN\" reach svc/t-rc-lb --check --check-routes=load-balancer -o json"
+	assert_failure
+	check "$(sed '$d' <<<"$output")" "
+lb = r['loadBalancer']['addresses']
+assert len(lb) == 200, len(lb)
+msgs = {e['check']['message'] for e in lb}
+assert msgs == {'load balancer 127.0.0.%d:80 refused the connection' % i for i in range(1, 201)}, msgs"
 }
