@@ -378,6 +378,11 @@ static void api_done(void *ud, kx_err err, const struct kx_buf *body, const stru
 	const struct kx_status *st = kx_client_status(p->pr->c);
 	if (!err || err == KX_ERR_TOO_LARGE)
 		set_check(p->entry, "ok", ms, "api", "answered through the API server");
+	else if (err == KX_ERR_API && st && st->code == 404)
+		/* the service was just read: the proxy found no Endpoints object (it
+		 * reads v1 Endpoints, not EndpointSlices: no endpoints controller?) */
+		set_check(p->entry, "failed", ms, "api", "the API server answered 404: %s (no Endpoints object for the service)",
+			  eb->msg);
 	else if (err == KX_ERR_API && st)
 		set_check(p->entry, "failed", ms, "api", "the API server answered %d: %s", st->code, eb->msg);
 	else

@@ -191,7 +191,7 @@ assert r['checkSummary'] == {'mode': 'all', 'pass': True, 'routesOk': 5, 'routes
 	assert_failure
 	check "$(sed '$d' <<<"$output")" "
 p = r['proxy'][0]['check']
-assert (p['status'], p['layer'], p['message']) == ('failed', 'api', 'the API server answered 404: services \"t-rc-ok\" not found'), p
+assert (p['status'], p['layer'], p['message']) == ('failed', 'api', 'the API server answered 404: services \"t-rc-ok\" not found (no Endpoints object for the service)'), p
 assert r['portForward'][0]['check'] == {'status': 'skipped', 'message': 'not checked: an in-process forward cannot run inside the check\\'s loop yet'}, r['portForward']
 assert r['checkSummary'] == {'mode': 'all', 'pass': False, 'routesOk': 5, 'routesFailed': 1, 'findingsFailed': 0}, r['checkSummary']"
 	assert_line "error: 1 of 6 routes to service/t-rc-ok failed"
@@ -200,7 +200,7 @@ assert r['checkSummary'] == {'mode': 'all', 'pass': False, 'routesOk': 5, 'route
 	assert_success
 	table=$output
 	same_results "$table" "$(sed '$d' <<<"$j")"
-	assert_line --regexp "^api-proxy +http://127\.0\.0\.1:8001/.* +failed +[0-9.]+ms +the API server answered 404: services \"t-rc-ok\" not found$"
+	assert_line --regexp "^api-proxy +http://127\.0\.0\.1:8001/.* +failed +[0-9.]+ms +the API server answered 404: services \"t-rc-ok\" not found \(no Endpoints object for the service\)$"
 }
 
 @test "--check names each failure: nothing on the node port, wrong certificate, HTTP 404 from the ingress, no Ingress address, LB pending" {
