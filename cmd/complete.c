@@ -474,7 +474,7 @@ static int walk(struct line *ln, int n, const char **words)
 				kx_find_long(ln->tables, w + 2, eq ? (size_t)(eq - w - 2) : strlen(w + 2));
 			if (o && eq)
 				take_value(o, eq + 1);
-			else if (o && o->type == KX_OPT_BOOL)
+			else if (o && (o->type == KX_OPT_BOOL || (o->flags & KX_OPT_BARE)))
 				take_value(o, NULL);
 			else if (o)
 				ln->pending = o;

@@ -11,7 +11,7 @@ static void print_option(FILE *out, const struct kx_option *o)
 	int n = o->short_name ? snprintf(left, sizeof left, "  -%c, --%s", o->short_name, o->long_name)
 			      : snprintf(left, sizeof left, "      --%s", o->long_name);
 	if (o->type != KX_OPT_BOOL && o->argh && n > 0 && (size_t)n < sizeof left)
-		snprintf(left + n, sizeof left - (size_t)n, "=%s", o->argh);
+		snprintf(left + n, sizeof left - (size_t)n, o->flags & KX_OPT_BARE ? "[=%s]" : "=%s", o->argh);
 	fprintf(out, "%-36s %s", left, o->help);
 	if (o->choices) {
 		fputs(" (one of:", out);

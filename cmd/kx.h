@@ -23,6 +23,7 @@ enum kx_opt_type {
 };
 
 #define KX_OPT_HIDDEN 0x1u /* parsed, but left out of help and completion */
+#define KX_OPT_BARE 0x2u   /* a string option that may be given bare: --check = --check=DEFVAL */
 
 struct kx_option {
 	enum kx_opt_type type;

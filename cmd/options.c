@@ -124,6 +124,8 @@ static int parse_long(const char *path, const struct kx_option *const *tables, i
 		return set_value(path, o, eq + 1);
 	if (o->type == KX_OPT_BOOL)
 		return set_value(path, o, "true");
+	if (o->flags & KX_OPT_BARE)
+		return set_value(path, o, o->defval);
 	if (*i + 1 >= argc)
 		return kx_usage_error(path, "flag needs an argument: --%s", o->long_name);
 	return set_value(path, o, argv[++*i]);

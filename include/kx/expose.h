@@ -99,4 +99,43 @@ KX_API kx_err kx_ingress_build(const struct kx_ingress_spec *s, cJSON **out, str
  * `reach --wait` waits for). Returns a new tree (cJSON_Delete), NULL when out of memory. */
 KX_API cJSON *kx_reach_view(const cJSON *svc, const cJSON *nodes, const cJSON *ingresses, int *addresses);
 
+/* kx+ reach --check, the part that needs no network: adds "findings" to view, each
+ * {check, object, status ok|failed|skipped, message} — the selector matches pods
+ * ("selector app=x matches no pod"), every matching pod declares each named
+ * targetPort ("targetPort http not declared by pod web-0"), the EndpointSlices
+ * have Ready endpoints ("no Ready endpoints behind the service"), and the
+ * backends of every Ingress naming the service exist (a missing service, a port
+ * the service does not have). pods (matching the selector), slices (labelled
+ * kubernetes.io/service-name), ingresses and services (of the namespace) are
+ * lists; a NULL one (not readable) leaves its checks out. */
+KX_API void kx_reach_static(cJSON *view, const cJSON *svc, const cJSON *pods, const cJSON *slices,
+			    const cJSON *ingresses, const cJSON *services);
+
+struct kx_reach_check_opts {
+	long timeout_ms;     /* per probe; <= 0: 3000 */
+	int cluster_ip;      /* probe cluster IPs too (from a node, or over a VPN) */
+	const char *ca_file; /* PEM CA bundle for TLS checks of Ingress URLs; NULL: the system's */
+	const char *routes;  /* "node-port,ingress,…" (cluster-ip node-port load-balancer
+	                        external-ip ingress api-proxy port-forward); NULL: all but cluster-ip */
+};
+
+struct kx_client;
+/* kx+ reach --check: probe every route of view from this machine, all at once on
+ * one event loop, each bounded by timeout_ms, and add a "check" object {status
+ * ok|failed|skipped, message, latencyMs, layer dns|tcp|tls|http|api|ingress|
+ * load-balancer, dnsMs (names only), connectMs} to each route (and to
+ * loadBalancer when it is pending). Node ports,
+ * load-balancer and external addresses: a TCP connect, or an HTTP GET for http
+ * ports; Ingress routes: the URL with the rule's Host (SNI and certificate
+ * checked for TLS) connected to the Ingress's first address; the API server's
+ * service proxy: a GET through c. Probes go direct (no proxy). A probe's failure
+ * is a result, not an error: errors are only out of memory and the like. */
+KX_API kx_err kx_reach_probe(struct kx_client *c, cJSON *view, const struct kx_reach_check_opts *o,
+			     struct kx_errbuf *eb);
+/* Whether every name in routes is a route kind (KX_ERR_INVALID naming the first
+ * that is not, with the list). */
+KX_API kx_err kx_reach_routes_check(const char *routes, struct kx_errbuf *eb);
+/* Counts over a checked view: routes ok and failed, and failed findings. */
+KX_API void kx_reach_tally(const cJSON *view, int *routes_ok, int *routes_failed, int *findings_failed);
+
 #endif

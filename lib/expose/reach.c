@@ -6,9 +6,12 @@
  * caller fetches the objects (kx reach). */
 #include <kx/expose.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "reach_internal.h"
 
 /* A guess kubectl users make too: port 443 or a port named https speaks TLS. */
 static const char *scheme_of(const cJSON *port)
@@ -149,20 +152,33 @@ static void add_ingress_route(cJSON *list, const cJSON *ing, const char *host, c
 	int tls = tls_covers(ing, host);
 	cJSON_AddBoolToObject(e, "tls", tls);
 	cJSON *addrs = cJSON_AddArrayToObject(e, "addresses");
-	const cJSON *in;
+	const cJSON *in, *first_in = NULL;
 	const char *first = NULL;
 	cJSON_ArrayForEach(in, kx_json_get(kx_json_get(kx_json_get(ing, "status"), "loadBalancer"), "ingress")) {
 		const char *a = kx_json_str(in, "ip") ? kx_json_str(in, "ip") : kx_json_str(in, "hostname");
 		if (a) {
 			cJSON_AddItemToArray(addrs, cJSON_CreateString(a));
+			first_in = first ? first_in : in;
 			first = first ? first : a;
 		}
 	}
+	/* The port the controller listens on: 443/80 by the scheme, unless the
+	 * address's status lists ports (then that one if listed, else the first). */
+	int defport = tls ? 443 : 80, iport = defport;
+	const cJSON *ps = kx_json_get(first_in, "ports"), *pp;
+	if (cJSON_GetArraySize(ps)) {
+		iport = kx_json_int(cJSON_GetArrayItem(ps, 0), "port", defport);
+		cJSON_ArrayForEach(pp, ps) if (kx_json_int(pp, "port", 0) == defport) iport = defport;
+	}
+	if (first)
+		cJSON_AddNumberToObject(e, "ingressPort", iport);
 	/* the URL: the rule's host, else the Ingress's address; "<pending>" until it has one */
 	const char *h = host ? host : first ? first : "<pending>";
-	char url[1200];
-	snprintf(url, sizeof url, strchr(h, ':') ? "%s://[%s]%s" : "%s://%s%s", tls ? "https" : "http", h,
-		 path ? path : "/");
+	char url[1200], portpart[16] = "";
+	if (iport != defport)
+		snprintf(portpart, sizeof portpart, ":%d", iport);
+	snprintf(url, sizeof url, strchr(h, ':') ? "%s://[%s]%s%s" : "%s://%s%s%s", tls ? "https" : "http", h,
+		 portpart, path ? path : "/");
 	cJSON_AddStringToObject(e, "url", url);
 	cJSON_AddBoolToObject(e, "pending", !first);
 	*with_address += first != NULL;
@@ -257,4 +273,167 @@ cJSON *kx_reach_view(const cJSON *svc, const cJSON *nodes, const cJSON *ings, in
 		cJSON_AddItemToArray(pf, e);
 	}
 	return v;
+}
+
+/* ---- static checks (kx reach --check): what the objects alone say is broken ---- */
+
+void kx__reach_result(cJSON *obj, const char *status, const char *fmt, va_list ap)
+{
+	char msg[900];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	cJSON_AddStringToObject(obj, "status", status);
+	cJSON_AddStringToObject(obj, "message", msg);
+}
+
+static void finding(cJSON *list, const char *check, const char *status, const char *where,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void finding(cJSON *list, const char *check, const char *status, const char *where,
+		    const char *fmt, ...)
+{
+	cJSON *f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "check", check);
+	cJSON_AddStringToObject(f, "object", where);
+	va_list ap;
+	va_start(ap, fmt);
+	kx__reach_result(f, status, fmt, ap);
+	va_end(ap);
+	cJSON_AddItemToArray(list, f);
+}
+
+/* Whether a pod's containers declare a port named name. */
+static int pod_declares(const cJSON *pod, const char *name)
+{
+	const cJSON *c, *p;
+	cJSON_ArrayForEach(c, kx_json_get(kx_json_get(pod, "spec"), "containers"))
+		cJSON_ArrayForEach(p, kx_json_get(c, "ports")) if (kx_json_str(p, "name") &&
+								   !strcmp(kx_json_str(p, "name"), name)) return 1;
+	return 0;
+}
+
+static int service_exists(const cJSON *svcs, const char *name)
+{
+	const cJSON *s;
+	cJSON_ArrayForEach(s, kx_json_get(svcs, "items")) if (!strcmp(kx_json_str(kx_json_get(s, "metadata"), "name") ? kx_json_str(kx_json_get(s, "metadata"), "name") : "", name)) return 1;
+	return 0;
+}
+
+/* One Ingress backend: a missing service, or a port our service does not have. */
+static void check_backend(cJSON *list, const char *ing, const char *host, const char *path,
+			  const cJSON *backend, const char *svc_name, const cJSON *svc_ports,
+			  const cJSON *svcs)
+{
+	const cJSON *s = kx_json_get(backend, "service");
+	const char *n = kx_json_str(s, "name");
+	if (!n)
+		return;
+	char where[300], rule[700], port[80];
+	snprintf(where, sizeof where, "ingress/%s", ing);
+	snprintf(rule, sizeof rule, "%s%s", host ? host : "*", path ? path : (host ? "/" : " (default backend)"));
+	const cJSON *bp = kx_json_get(s, "port");
+	if (kx_json_str(bp, "name"))
+		snprintf(port, sizeof port, "%s", kx_json_str(bp, "name"));
+	else
+		snprintf(port, sizeof port, "%d", kx_json_int(bp, "number", 0));
+	if (strcmp(n, svc_name)) {
+		if (svcs && !service_exists(svcs, n))
+			finding(list, "ingressBackend", "failed", where, "%s sends traffic to service %s, which does not exist",
+				rule, n);
+		return;
+	}
+	if (!backend_port(backend, svc_name, svc_ports))
+		finding(list, "ingressBackend", "failed", where, "%s sends traffic to port %s of service %s, which it does not have",
+			rule, port, svc_name);
+}
+
+static int names_service(const cJSON *ing, const char *svc_name)
+{
+	const cJSON *spec = kx_json_get(ing, "spec"), *rule, *path;
+	const char *d = kx_json_str(kx_json_get(kx_json_get(spec, "defaultBackend"), "service"), "name");
+	if (d && !strcmp(d, svc_name))
+		return 1;
+	cJSON_ArrayForEach(rule, kx_json_get(spec, "rules"))
+		cJSON_ArrayForEach(path, kx_json_get(kx_json_get(rule, "http"), "paths")) {
+			const char *n = kx_json_str(kx_json_get(kx_json_get(path, "backend"), "service"), "name");
+			if (n && !strcmp(n, svc_name))
+				return 1;
+		}
+	return 0;
+}
+
+static int endpoint_ready(const cJSON *ep)
+{
+	/* the API: a missing ready condition means ready */
+	const cJSON *r = kx_json_get(kx_json_get(ep, "conditions"), "ready");
+	return !r || cJSON_IsTrue(r);
+}
+
+void kx_reach_static(cJSON *view, const cJSON *svc, const cJSON *pods, const cJSON *slices,
+		     const cJSON *ings, const cJSON *svcs)
+{
+	cJSON *list = cJSON_AddArrayToObject(view, "findings");
+	const cJSON *spec = kx_json_get(svc, "spec"), *ports = kx_json_get(spec, "ports");
+	const char *name = kx_json_str(kx_json_get(svc, "metadata"), "name");
+	const char *type = kx_json_str(spec, "type");
+	char where[300];
+	snprintf(where, sizeof where, "svc/%s", name ? name : "");
+	if (!name)
+		return;
+	if (!type || strcmp(type, "ExternalName")) {
+		const cJSON *sel = kx_json_get(spec, "selector"), *kv;
+		char selstr[600] = "";
+		cJSON_ArrayForEach(kv, sel) if (cJSON_IsString(kv)) {
+			size_t l = strlen(selstr);
+			snprintf(selstr + l, sizeof selstr - l, "%s%s=%s", l ? "," : "", kv->string, kv->valuestring);
+		}
+		int npods = cJSON_GetArraySize(kx_json_get(pods, "items"));
+		if (!*selstr)
+			finding(list, "selector", "skipped", where, "no selector: endpoints are managed by hand");
+		else if (pods && !npods)
+			finding(list, "selector", "failed", where, "selector %s matches no pod", selstr);
+		else if (pods)
+			finding(list, "selector", "ok", where, "selector %s matches %d pod%s", selstr, npods,
+				npods == 1 ? "" : "s");
+		/* targetPort names: every matching pod must declare them */
+		const cJSON *p, *pod;
+		cJSON_ArrayForEach(p, ports) {
+			const cJSON *tp = kx_json_get(p, "targetPort");
+			if (!*selstr || !cJSON_IsString(tp))
+				continue;
+			const char *first = NULL;
+			int missing = 0;
+			cJSON_ArrayForEach(pod, kx_json_get(pods, "items")) if (!pod_declares(pod, tp->valuestring)) {
+				first = first ? first : kx_json_str(kx_json_get(pod, "metadata"), "name");
+				missing++;
+			}
+			if (missing > 1)
+				finding(list, "targetPort", "failed", where, "targetPort %s not declared by pod %s (and %d more)",
+					tp->valuestring, first, missing - 1);
+			else if (missing)
+				finding(list, "targetPort", "failed", where, "targetPort %s not declared by pod %s",
+					tp->valuestring, first);
+		}
+		if (slices) {
+			int ready = 0;
+			const cJSON *s, *ep;
+			cJSON_ArrayForEach(s, kx_json_get(slices, "items"))
+				cJSON_ArrayForEach(ep, kx_json_get(s, "endpoints")) ready += endpoint_ready(ep);
+			if (ready)
+				finding(list, "endpoints", "ok", where, "%d Ready endpoint%s", ready, ready == 1 ? "" : "s");
+			else
+				finding(list, "endpoints", "failed", where, "no Ready endpoints behind the service");
+		}
+	}
+	const cJSON *ing, *rule, *path;
+	cJSON_ArrayForEach(ing, kx_json_get(ings, "items")) {
+		if (!names_service(ing, name))
+			continue;
+		const char *in = kx_json_str(kx_json_get(ing, "metadata"), "name");
+		const cJSON *ispec = kx_json_get(ing, "spec");
+		cJSON_ArrayForEach(rule, kx_json_get(ispec, "rules"))
+			cJSON_ArrayForEach(path, kx_json_get(kx_json_get(rule, "http"), "paths"))
+				check_backend(list, in ? in : "", kx_json_str(rule, "host"), kx_json_str(path, "path"),
+					      kx_json_get(path, "backend"), name, ports, svcs);
+		if (kx_json_get(ispec, "defaultBackend"))
+			check_backend(list, in ? in : "", NULL, NULL, kx_json_get(ispec, "defaultBackend"), name, ports, svcs);
+	}
 }

@@ -11,12 +11,13 @@
 
 static struct {
 	int flag_i, flag_t, quiet;
-	const char *container, *output;
+	const char *container, *output, *check;
 	long port;
 	struct kx_strlist addr;
 } v;
 
 static const char *const outs[] = {"json", "yaml", NULL};
+static const char *const checks[] = {"all", "any", NULL};
 static const struct kx_option opts[] = {
 	OPT_BOOL('i', "stdin", &v.flag_i, "stdin"),
 	OPT_BOOL('t', "tty", &v.flag_t, "tty"),
@@ -25,6 +26,7 @@ static const struct kx_option opts[] = {
 	OPT_CHOICE('o', "output", &v.output, "F", NULL, outs, "output"),
 	OPT_INT('p', "port", &v.port, "PORT", "8001", "port"),
 	OPT_LIST(0, "address", &v.addr, "IP", "address"),
+	{KX_OPT_STRING, 0, "check", &v.check, "MODE", "check", "all", checks, NULL, KX_OPT_BARE},
 	OPT_END(),
 };
 
@@ -78,6 +80,24 @@ static void value_forms(void **state)
 	assert_int_equal(parse(&inv, 2, "-qi", "-v=6"), 0);
 	assert_true(v.quiet && v.flag_i);
 	assert_int_equal(kx_g.verbosity, 6);
+	free(inv.argv);
+}
+
+/* A bare option: alone it takes its default and leaves the next word alone;
+ * with =VALUE it is checked against its choices. */
+static void bare_option(void **state)
+{
+	(void)state;
+	struct kx_invocation inv;
+	assert_int_equal(parse(&inv, 2, "--check", "svc/web"), 0);
+	assert_string_equal(v.check, "all");
+	assert_int_equal(inv.argc, 1);
+	assert_string_equal(inv.argv[0], "svc/web");
+	free(inv.argv);
+	assert_int_equal(parse(&inv, 2, "svc/web", "--check=any"), 0);
+	assert_string_equal(v.check, "any");
+	free(inv.argv);
+	assert_int_not_equal(parse(&inv, 1, "--check=some"), 0);
 	free(inv.argv);
 }
 
@@ -144,6 +164,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(interspersed_flags_and_dashdash, reset),
 		cmocka_unit_test_setup(value_forms, reset),
+		cmocka_unit_test_setup(bare_option, reset),
 		cmocka_unit_test_setup(lists_and_globals, reset),
 		cmocka_unit_test_setup(single_dash_is_an_argument, reset),
 		cmocka_unit_test_setup(errors, reset),

@@ -114,12 +114,86 @@ static void headless_and_external_name(void **state)
 	cJSON_Delete(v);
 }
 
+static const char *finding_at(const cJSON *v, int i, const char *key)
+{
+	return str_at(v, "findings", i, key);
+}
+
+/* The static checks of --check: the objects alone say what is broken. */
+static void static_checks(void **state)
+{
+	(void)state;
+	int addresses;
+	const char *svc_json = "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{"
+			       "\"selector\":{\"app\":\"web\"},\"ports\":[{\"name\":\"http\",\"port\":80,"
+			       "\"targetPort\":\"http\"},{\"name\":\"m\",\"port\":9090,\"targetPort\":\"metrics\"}]}}";
+	cJSON *svc = cJSON_Parse(svc_json);
+	cJSON *pods = cJSON_Parse("{\"items\":[{\"metadata\":{\"name\":\"p1\"},\"spec\":{\"containers\":[{\"ports\":"
+				  "[{\"name\":\"http\",\"containerPort\":80}]}]}},{\"metadata\":{\"name\":\"p2\"},"
+				  "\"spec\":{\"containers\":[{\"ports\":[{\"name\":\"http\",\"containerPort\":80}]}]}}]}");
+	/* one endpoint not ready, one whose ready condition is absent (the API: ready) */
+	cJSON *slices = cJSON_Parse("{\"items\":[{\"endpoints\":[{\"conditions\":{\"ready\":false}},{}]}]}");
+	cJSON *ings = cJSON_Parse("{\"items\":[{\"metadata\":{\"name\":\"i1\"},\"spec\":{\"rules\":[{\"host\":\"a.test\","
+				  "\"http\":{\"paths\":[{\"path\":\"/\",\"backend\":{\"service\":{\"name\":\"web\",\"port\":"
+				  "{\"number\":80}}}},{\"path\":\"/x\",\"backend\":{\"service\":{\"name\":\"gone\",\"port\":"
+				  "{\"number\":80}}}},{\"path\":\"/y\",\"backend\":{\"service\":{\"name\":\"web\",\"port\":"
+				  "{\"name\":\"grpc\"}}}}]}}]}},"
+				  "{\"metadata\":{\"name\":\"other\"},\"spec\":{\"defaultBackend\":{\"service\":{\"name\":\"gone2\"}}}}]}");
+	cJSON *svcs = cJSON_Parse("{\"items\":[{\"metadata\":{\"name\":\"web\"}}]}");
+	cJSON *v = view_of(svc_json, NULL, &addresses);
+	kx_reach_static(v, svc, pods, slices, ings, svcs);
+	assert_int_equal(cJSON_GetArraySize(kx_json_get(v, "findings")), 5);
+	assert_string_equal(finding_at(v, 0, "message"), "selector app=web matches 2 pods");
+	assert_string_equal(finding_at(v, 1, "message"), "targetPort metrics not declared by pod p1 (and 1 more)");
+	assert_string_equal(finding_at(v, 2, "message"), "1 Ready endpoint");
+	assert_string_equal(finding_at(v, 3, "message"), "a.test/x sends traffic to service gone, which does not exist");
+	assert_string_equal(finding_at(v, 4, "message"),
+			    "a.test/y sends traffic to port grpc of service web, which it does not have");
+	/* an Ingress that does not name the service is not this service's business */
+	assert_string_equal(finding_at(v, 4, "object"), "ingress/i1");
+	int ok, failed, ffailed;
+	kx_reach_tally(v, &ok, &failed, &ffailed);
+	assert_int_equal(ffailed, 3);
+	cJSON_Delete(v);
+	/* nothing readable: no findings; no pods: the selector matches none */
+	v = view_of(svc_json, NULL, &addresses);
+	kx_reach_static(v, svc, NULL, NULL, NULL, NULL);
+	assert_int_equal(cJSON_GetArraySize(kx_json_get(v, "findings")), 0);
+	cJSON_Delete(v);
+	cJSON *none = cJSON_Parse("{\"items\":[]}");
+	v = view_of(svc_json, NULL, &addresses);
+	kx_reach_static(v, svc, none, none, NULL, NULL);
+	assert_string_equal(finding_at(v, 0, "message"), "selector app=web matches no pod");
+	assert_string_equal(finding_at(v, 1, "message"), "no Ready endpoints behind the service");
+	assert_string_equal(finding_at(v, 1, "status"), "failed");
+	cJSON_Delete(v);
+	cJSON_Delete(none);
+	cJSON_Delete(svc);
+	cJSON_Delete(pods);
+	cJSON_Delete(slices);
+	cJSON_Delete(ings);
+	cJSON_Delete(svcs);
+}
+
+static void route_names(void **state)
+{
+	(void)state;
+	struct kx_errbuf eb = {0};
+	assert_int_equal(kx_reach_routes_check("node-port,ingress", &eb), KX_OK);
+	assert_int_equal(kx_reach_routes_check(NULL, &eb), KX_OK);
+	assert_int_equal(kx_reach_routes_check("node-port,tunnel", &eb), KX_ERR_INVALID);
+	assert_string_equal(eb.msg, "unknown route tunnel (one of: cluster-ip, node-port, load-balancer, external-ip, "
+				    "ingress, api-proxy, port-forward)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(node_ports_cluster_ip_proxy_and_port_forward),
 		cmocka_unit_test(load_balancer_and_ingress_addresses),
 		cmocka_unit_test(headless_and_external_name),
+		cmocka_unit_test(static_checks),
+		cmocka_unit_test(route_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
