@@ -20,6 +20,7 @@ static struct {
 	const char *pod_running_timeout;
 	const char *ready_file;
 	int exit_on_pod_loss;
+	int pin;
 } o;
 
 /* The lines of the ready file, collected from the LISTENING events. */
@@ -33,6 +34,8 @@ static const struct kx_option pf_options[] = {
 		       "How long to wait until at least one pod is running (e.g. 5s, 2m)"),
 	OPT_BOOL(0, "exit-on-pod-loss", &o.exit_on_pod_loss,
 		 "Exit (status 1) when the pod goes away or the connection breaks, as kubectl does, instead of re-resolving the target"),
+	OPT_BOOL(0, "pin", &o.pin,
+		 "svc/, deploy/, rs/, sts/ …: forward to one Ready pod at a time (chosen again when it goes away) instead of balancing connections over every Ready pod"),
 	OPT_COMPLETE(0, "ready-file", &o.ready_file, "FILE", "file",
 		     "When every listener is up, write \"ADDRESS PORT REMOTE\" lines to FILE (atomically), for scripts to wait on"),
 	OPT_END(),
@@ -99,6 +102,19 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 		if (kx_g.verbosity >= 4)
 			fprintf(stderr, "port-forward: session over %s\n", msg ? msg : "");
 		break;
+	case KX_PF_CONN_POD:
+		if (kx_g.verbosity >= 4)
+			fprintf(stderr, "port-forward: connection for %d to pod %s\n", local, msg ? msg : "");
+		break;
+	case KX_PF_ENDPOINT_READY:
+		fprintf(stderr, "Pod %s is Ready: balancing new connections to it\n", msg ? msg : "");
+		break;
+	case KX_PF_ENDPOINT_GONE:
+		fprintf(stderr, "Pod %s is not Ready: no new connections to it (open ones finish)\n", msg ? msg : "");
+		break;
+	case KX_PF_SESSION_LOST:
+		fprintf(stderr, "Lost the connection to pod %s; its open connections ended\n", msg ? msg : "");
+		break;
 	case KX_PF_CONN_ERROR:
 		fflush(stdout);
 		kx_error("an error occurred forwarding %d -> %d: %s", local, remote, msg ? msg : "");
@@ -134,7 +150,8 @@ static int pf_run(const struct kx_invocation *inv)
 	size_t naddrs = 0;
 	struct kx_errbuf eb = {0};
 	struct kx_client *c = NULL;
-	cJSON *pod = NULL, *svc = NULL;
+	cJSON *pod = NULL, *svc = NULL, *workload = NULL;
+	struct kx_buf selector = KX_BUF_INIT(0);
 	int rc = KX_EXIT_FAIL;
 	kx_err err;
 	enum kx_transport transport;
@@ -182,6 +199,22 @@ static int pf_run(const struct kx_invocation *inv)
 			goto done;
 		}
 		kx_buf_free(&path);
+	}
+	/* kx+: a selector-based target balances over its Ready pods (--pin: one at a time). */
+	int balance = strcmp(resource, "pods") && !o.pin;
+	if (balance && !is_svc) {
+		struct kx_buf path;
+		if ((err = kx_resource_path(c, resource, ns, name, NULL, &path, &eb)) ||
+		    (err = kx_client_get(c, path.data, &workload, &eb))) {
+			kx_buf_free(&path);
+			kx_report_call(c, err, &eb);
+			goto done;
+		}
+		kx_buf_free(&path);
+	}
+	if (balance && (err = kx_selector_string(is_svc ? svc : workload, resource, &selector, &eb))) {
+		kx_report(err, &eb);
+		goto done;
 	}
 	/* kx+: a selector-based target forwards only to a Ready pod. */
 	enum kx_pod_pick pick = !strcmp(resource, "pods") ? KX_PICK_KUBECTL : KX_PICK_READY;
@@ -236,6 +269,7 @@ static int pf_run(const struct kx_invocation *inv)
 		.resolve_target = inv->argv[0], .resolve_timeout_ms = timeout,
 		.exit_on_pod_loss = o.exit_on_pod_loss,
 		.transport = transport,
+		.balance_selector = balance ? selector.data : NULL,
 	};
 	err = kx_port_forward(c, &po, &eb);
 	if (!err)
@@ -247,6 +281,8 @@ static int pf_run(const struct kx_invocation *inv)
 done:
 	cJSON_Delete(pod);
 	cJSON_Delete(svc);
+	cJSON_Delete(workload);
+	kx_buf_free(&selector);
 	kx_client_free(c);
 	free(ports);
 	free(names);
@@ -266,7 +302,11 @@ const struct kx_command kx_cmd_port_forward = {
 	.description = "Listens on local ports and forwards each connection to a pod's port over one\n"
 		       "SPDY/3.1 session, carried in a WebSocket (kubectl's default) and falling back to\n"
 		       "plain SPDY when the server refuses it; KX_TRANSPORT=websocket|spdy forces one.\n"
-		       "For deploy/, rs/, sts/, svc/ … only a Ready pod is chosen (kx+);\n"
+		       "For deploy/, rs/, sts/, svc/ … (kx+) each new connection goes to the Ready pod\n"
+		       "of the target with the fewest open connections (round robin among equals), over\n"
+		       "one session per pod; a pod that stops being Ready or is deleted gets no new\n"
+		       "connections and its open ones finish, so a rolling update loses none. --pin\n"
+		       "forwards to one Ready pod at a time instead (chosen again when it goes away).\n"
 		       "a Service's port maps to its targetPort. One failed connection is reported and the\n"
 		       "others go on (kubectl ends the session). Ctrl-C ends it cleanly (exit 0).",
 	.examples = "  # Local 8080 to port 80 of pod web-0\n  kx port-forward pod/web-0 8080:80\n\n"

@@ -22,6 +22,11 @@ enum kx_pf_event {
 	KX_PF_POD_LOST,    /* the pod went away or the session broke (message: why); kx re-resolves */
 	KX_PF_POD_RESUMED, /* forwarding again, to the pod named in message */
 	KX_PF_CONNECTED,   /* a session is up; message: "websocket (PROTOCOL)" or "spdy (PROTOCOL)" */
+	/* Balancing (balance_selector set); message: the pod's name. */
+	KX_PF_CONN_POD,       /* the connection just accepted on local goes to this pod */
+	KX_PF_ENDPOINT_READY, /* a pod of the target is Ready: it takes new connections */
+	KX_PF_ENDPOINT_GONE,  /* a pod is no longer Ready (or deleted): no new connections, open ones finish */
+	KX_PF_SESSION_LOST,   /* the session to this pod broke: its connections ended */
 };
 
 /* addr is numeric ("127.0.0.1", "::1"); message is NULL except for errors. */
@@ -53,6 +58,15 @@ struct kx_pf_opts {
 	/* AUTO: the WebSocket tunnel first, SPDY when it is refused (kubectl's
 	 * order); or one of them only. */
 	enum kx_transport transport;
+	/* kx+: balance. Non-NULL: the label selector of the target's pods (a
+	 * Service's or a workload's). Each new connection goes to the Ready pod of
+	 * the selector with the fewest open connections (round robin among
+	 * equals), over one session per pod, opened when first needed. A pod that
+	 * stops being Ready or is deleted takes no new connections; its open ones
+	 * finish, then its session closes. pod is the first session's pod (one the
+	 * caller resolved as Ready): listeners open once it is up. NULL: pinned,
+	 * one pod at a time (resolve_target/exit_on_pod_loss apply). */
+	const char *balance_selector;
 };
 
 /* Connect, listen, and forward until a signal (returns KX_OK) or until the

@@ -6,17 +6,13 @@
 # bounded; the cluster is put back in teardown whatever happened.
 
 setup() {
-	load helpers
 	load pf_helpers
-	need_cluster
-	PF_OUT=$BATS_TEST_TMPDIR/pf.out
-	PF_ERR=$BATS_TEST_TMPDIR/pf.err
+	pf_setup
 	TMUX_SOCK="kx-faults-$$-$BATS_TEST_NUMBER"
 }
 
 teardown() {
-	[ -z "${PF_PID:-}" ] || kill -INT "$PF_PID" 2>/dev/null || true
-	[ -z "${PF_PID:-}" ] || wait "$PF_PID" 2>/dev/null || true
+	pf_teardown
 	tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
 	[ -z "${REVIVE_API:-}" ] || revive_apiserver
 	[ -z "${MNT:-}" ] || umount "$MNT" 2>/dev/null || true
