@@ -15,6 +15,7 @@ setup() {
 teardown() {
 	pf_teardown
 	[ -z "${KC_PID:-}" ] || kill "$KC_PID" 2>/dev/null || true
+	[ -z "${ROLL_PID:-}" ] || wait "$ROLL_PID" 2>/dev/null || true
 	kubectl delete pod,svc,deploy -l kx-test=balance --wait=false >/dev/null 2>&1 || true
 	kubectl wait --for=delete pod -l kx-test=balance --timeout=30s >/dev/null 2>&1 || true
 }
@@ -111,7 +112,11 @@ whoami() {
 		p=$(local_port 5)
 		# A long connection: learn its pod from the first line, keep it open.
 		coproc LONG { exec socat -t 30 - "TCP:127.0.0.1:$p"; }
-		read -r -t 10 pod <&"${LONG[0]}"
+		# (bash forgets a coproc's fds and pid when it ends: keep copies)
+		long_pid=$LONG_PID
+		exec {lin}<&"${LONG[0]}" {lout}>&"${LONG[1]}"
+		exec {LONG[0]}<&- {LONG[1]}>&-
+		read -r -t 10 pod <&"$lin"
 		[[ $pod == bal-[ab] ]] || fail "$t: no pod name on the open connection: '$pod'"
 		kubectl patch pod "$pod" --subresource=status --type=strategic \
 			-p '{"status":{"conditions":[{"type":"Ready","status":"False"}]}}' >/dev/null
@@ -128,15 +133,123 @@ whoami() {
 		[ "$pod" = bal-b ] || other=bal-b
 		assert_equal "$(grep -v '^failed' <<<"$output")" "$other 20"
 		# The open connection on the NotReady pod still works, then ends cleanly.
-		echo "still there" >&"${LONG[1]}"
-		read -r -t 10 back <&"${LONG[0]}"
+		echo "still there" >&"$lout"
+		read -r -t 10 back <&"$lin"
 		assert_equal "$back" "still there"
-		exec {LONG[1]}>&-
-		wait "$LONG_PID"
+		exec {lout}>&-
+		! read -r -t 10 rest <&"$lin" || fail "$t: more after the end: '$rest'"
+		exec {lin}<&-
+		wait "$long_pid"
 		kubectl patch pod "$pod" --subresource=status --type=strategic \
 			-p '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}' >/dev/null
 		kill -INT "$PF_PID"
 		wait "$PF_PID"
 		PF_PID=
 	done
+}
+
+# ---- rolling replacement under load ----------------------------------------
+
+roll_start() { # the Deployment roll and its pods roll-1..3, Ready
+	kubectl apply -f - >/dev/null <<-YAML
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata: {name: roll, labels: {kx-test: balance}}
+	spec:
+	  replicas: 3
+	  selector: {matchLabels: {app: roll}}
+	  template:
+	    metadata: {labels: {app: roll}}
+	    spec:
+	      containers: [{name: main, image: kx.invalid/fixture/bal:1, ports: [{name: whoami, containerPort: 5}]}]
+	YAML
+	for i in 1 2 3; do bal_pod "roll-$i" roll; done
+	kubectl wait --for=condition=Ready pod/roll-1 pod/roll-2 pod/roll-3 --timeout=30s >/dev/null
+}
+
+roll_replace() { # what a rolling update does: a new Ready pod first, then the old one deleted
+	sleep 2
+	for i in 1 2 3; do
+		bal_pod "roll-$i-new" roll
+		kubectl wait --for=condition=Ready "pod/roll-$i-new" --timeout=30s >/dev/null
+		kubectl delete pod "roll-$i" --wait=false >/dev/null
+		sleep 2
+	done
+}
+
+# load_conns PORT SECONDS RATE: opens RATE connections a second for SECONDS, each
+# sending 4 KiB of random bytes; a connection is good when it gets back its
+# pod's name and exactly its bytes. Prints "conns N failed F bytes B".
+load_conns() {
+	timeout 120 python3 - "$@" <<-'PY'
+	import os, socket, sys, threading, time
+	port, secs, rate = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+	lock = threading.Lock()
+	stats = {"conns": 0, "failed": 0, "bytes": 0}
+	def one():
+	    blob = os.urandom(4096)
+	    ok = False
+	    try:
+	        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+	        s.sendall(blob)
+	        s.shutdown(socket.SHUT_WR)
+	        got = b""
+	        while True:
+	            b = s.recv(65536)
+	            if not b:
+	                break
+	            got += b
+	        s.close()
+	        pod, nl, rest = got.partition(b"\n")
+	        ok = nl == b"\n" and pod.startswith(b"roll-") and rest == blob
+	    except OSError:
+	        pass
+	    with lock:
+	        stats["conns"] += 1
+	        stats["failed"] += 0 if ok else 1
+	        stats["bytes"] += len(blob) if ok else 0
+	threads, start = [], time.monotonic()
+	k = 0
+	while time.monotonic() - start < secs:
+	    t = threading.Thread(target=one)
+	    t.start()
+	    threads.append(t)
+	    k += 1
+	    time.sleep(max(0, start + k / rate - time.monotonic()))
+	for t in threads:
+	    t.join(30)
+	print("conns %(conns)d failed %(failed)d bytes %(bytes)d" % stats)
+	PY
+}
+
+@test "rolling replacement under load (25 conn/s for 15 s, 3 pods replaced one by one): kx loses none; kubectl's result beside it (expected to fail)" {
+	# 15 s instead of 30 s per tool keeps the test under a minute; the three
+	# replacements take about 10 s of it.
+	roll_start
+	start_pf deploy/roll :5
+	roll_replace &
+	ROLL_PID=$!
+	kx_result=$(load_conns "$(local_port 5)" 15 25)
+	wait "$ROLL_PID"
+	kubectl delete pod -l app=roll --wait=false >/dev/null
+	kubectl wait --for=delete pod -l app=roll --timeout=30s >/dev/null
+	# the same through kubectl
+	roll_start
+	"$KUBECTL" port-forward deploy/roll :5 >"$BATS_TEST_TMPDIR/kc.out" 2>&1 &
+	KC_PID=$!
+	for _ in $(seq 100); do grep -q '^Forwarding from 127' "$BATS_TEST_TMPDIR/kc.out" && break; sleep 0.1; done
+	kp=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) -> 5$/\1/p' "$BATS_TEST_TMPDIR/kc.out")
+	roll_replace &
+	ROLL_PID=$!
+	kc_result=$(load_conns "$kp" 15 25)
+	wait "$ROLL_PID"
+	echo "# kx:      $kx_result" >&3
+	echo "# kubectl: $kc_result (expected to fail: it forwards to one pod and ends with it)" >&3
+	read -r _ n _ failed _ bytes <<<"$kx_result"
+	[ "$n" -ge 300 ] || fail "kx: only $n connections in 15 s: $kx_result"
+	assert_equal "$failed" 0
+	assert_equal "$bytes" $((n * 4096))
+	# kx went to the new pods: all three old ones were drained and left
+	grep -qx "Pod roll-3-new is Ready: balancing new connections to it" "$PF_ERR"
+	grep -qx "Pod roll-1 is not Ready: no new connections to it (open ones finish)" "$PF_ERR"
 }
