@@ -45,36 +45,8 @@ bal_service() { # the Service bal (port 5 -> the pods' port 5) and two Ready pod
 	kubectl wait --for=condition=Ready pod/bal-a pod/bal-b --timeout=30s >/dev/null
 }
 
-# whoami PORT N: N connections one after another; each sends a line, half-closes
-# and must get back "POD\n" + the line. Prints "POD COUNT" lines and "failed N".
-whoami() {
-	timeout 120 python3 - "$1" "$2" <<-'PY'
-	import collections, socket, sys
-	port, n = int(sys.argv[1]), int(sys.argv[2])
-	seen, failed = collections.Counter(), 0
-	for i in range(n):
-	    msg = b"hello %d\n" % i
-	    try:
-	        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-	        s.sendall(msg)
-	        s.shutdown(socket.SHUT_WR)
-	        got = b""
-	        while True:
-	            b = s.recv(4096)
-	            if not b:
-	                break
-	            got += b
-	        s.close()
-	        pod, _, rest = got.partition(b"\n")
-	        if rest != msg:
-	            raise ValueError(got)
-	        seen[pod.decode()] += 1
-	    except Exception as e:
-	        failed += 1
-	for pod, k in sorted(seen.items()):
-	    print(pod, k)
-	print("failed", failed)
-	PY
+whoami() { # PORT N: N connections one after another (whoami-client.py)
+	timeout 120 python3 "$BATS_TEST_DIRNAME/whoami-client.py" "$1" --count "$2" --size 64
 }
 
 @test "svc/: 100 connections spread over both Ready pods (each >= 25%), websocket and spdy" {
@@ -84,7 +56,7 @@ whoami() {
 		p=$(local_port 5)
 		run whoami "$p" 100
 		echo "$t: $output"
-		assert_line "failed 0"
+		assert_line --regexp "^conns [0-9]+ failed 0 bytes [0-9]+$"
 		a=$(awk '$1 == "bal-a" {print $2}' <<<"$output")
 		b=$(awk '$1 == "bal-b" {print $2}' <<<"$output")
 		[ "${a:-0}" -ge 25 ] && [ "${b:-0}" -ge 25 ] || fail "$t: not spread: $output"
@@ -100,8 +72,8 @@ whoami() {
 	bal_service
 	start_pf svc/bal :5 --pin
 	run whoami "$(local_port 5)" 20
-	assert_line "failed 0"
-	assert_equal "$(grep -vc '^failed' <<<"$output")" 1
+	assert_line --regexp "^conns [0-9]+ failed 0 bytes [0-9]+$"
+	assert_equal "$(grep -vc '^conns ' <<<"$output")" 1
 	grep -Eq '^bal-[ab] 20$' <<<"$output"
 }
 
@@ -128,10 +100,10 @@ whoami() {
 			fail "$t: kx did not notice: $(cat "$PF_ERR")"
 		run whoami "$p" 20
 		echo "$t: $output"
-		assert_line "failed 0"
+		assert_line --regexp "^conns [0-9]+ failed 0 bytes [0-9]+$"
 		other=bal-a
 		[ "$pod" = bal-b ] || other=bal-b
-		assert_equal "$(grep -v '^failed' <<<"$output")" "$other 20"
+		assert_equal "$(grep -v '^conns ' <<<"$output")" "$other 20"
 		# The open connection on the NotReady pod still works, then ends cleanly.
 		echo "still there" >&"$lout"
 		read -r -t 10 back <&"$lin"
@@ -177,49 +149,9 @@ roll_replace() { # what a rolling update does: a new Ready pod first, then the o
 	done
 }
 
-# load_conns PORT SECONDS RATE: opens RATE connections a second for SECONDS, each
-# sending 4 KiB of random bytes; a connection is good when it gets back its
-# pod's name and exactly its bytes. Prints "conns N failed F bytes B".
-load_conns() {
-	timeout 120 python3 - "$@" <<-'PY'
-	import os, socket, sys, threading, time
-	port, secs, rate = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-	lock = threading.Lock()
-	stats = {"conns": 0, "failed": 0, "bytes": 0}
-	def one():
-	    blob = os.urandom(4096)
-	    ok = False
-	    try:
-	        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-	        s.sendall(blob)
-	        s.shutdown(socket.SHUT_WR)
-	        got = b""
-	        while True:
-	            b = s.recv(65536)
-	            if not b:
-	                break
-	            got += b
-	        s.close()
-	        pod, nl, rest = got.partition(b"\n")
-	        ok = nl == b"\n" and pod.startswith(b"roll-") and rest == blob
-	    except OSError:
-	        pass
-	    with lock:
-	        stats["conns"] += 1
-	        stats["failed"] += 0 if ok else 1
-	        stats["bytes"] += len(blob) if ok else 0
-	threads, start = [], time.monotonic()
-	k = 0
-	while time.monotonic() - start < secs:
-	    t = threading.Thread(target=one)
-	    t.start()
-	    threads.append(t)
-	    k += 1
-	    time.sleep(max(0, start + k / rate - time.monotonic()))
-	for t in threads:
-	    t.join(30)
-	print("conns %(conns)d failed %(failed)d bytes %(bytes)d" % stats)
-	PY
+load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client.py)
+	timeout 120 python3 "$BATS_TEST_DIRNAME/whoami-client.py" "$1" --seconds "$2" --rate "$3" |
+		grep '^conns '
 }
 
 @test "rolling replacement under load (25 conn/s for 15 s, 3 pods replaced one by one): kx loses none; kubectl's result beside it (expected to fail)" {
