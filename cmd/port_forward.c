@@ -5,10 +5,12 @@
  * kx+: a selector-based target picks only a Ready pod, and one failed connection
  * is reported without ending the others. */
 #include "kx.h"
+#include "events.h"
 
 #include <kx/client.h>
 #include <kx/pods.h>
 #include <kx/portforward.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +23,13 @@ static struct {
 	const char *ready_file;
 	int exit_on_pod_loss;
 	int pin;
+	const char *events;
 } o;
 
 /* The lines of the ready file, collected from the LISTENING events. */
 static struct kx_buf ready_lines = KX_BUF_INIT(1 << 20);
 static int listening; /* every listener is up (KX_PF_READY) */
+static FILE *msgs;    /* kubectl's messages: stdout, or stderr when the events go there */
 
 static const struct kx_option pf_options[] = {
 	OPT_LIST(0, "address", &o.address, "ADDRESSES",
@@ -36,6 +40,8 @@ static const struct kx_option pf_options[] = {
 		 "Exit (status 1) when the pod goes away or the connection breaks, as kubectl does, instead of re-resolving the target"),
 	OPT_BOOL(0, "pin", &o.pin,
 		 "svc/, deploy/, rs/, sts/ …: forward to one Ready pod at a time (chosen again when it goes away) instead of balancing connections over every Ready pod"),
+	OPT_COMPLETE(0, "events", &o.events, "FILE|-", "file",
+		     "Write newline-delimited JSON events (listening, each connection opened/closed with its pod and byte counts, pods ready/not ready, errors; schema: docs/events.md) to FILE, or to stdout with - (kubectl's messages then go to stderr)"),
 	OPT_COMPLETE(0, "ready-file", &o.ready_file, "FILE", "file",
 		     "When every listener is up, write \"ADDRESS PORT REMOTE\" lines to FILE (atomically), for scripts to wait on"),
 	OPT_END(),
@@ -71,10 +77,62 @@ static const char *str_at(const cJSON *obj, const char *a, const char *b)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, a), b));
 }
 
+/* The --events line of a libkx event (NULL: none for it). */
+static void event_json(enum kx_pf_event ev, const char *addr, int local, int remote, const char *msg)
+{
+	static const char *const names[] = {
+		[KX_PF_LISTENING] = "listening",           [KX_PF_READY] = "ready",
+		[KX_PF_CONN_ERROR] = "error",              [KX_PF_POD_LOST] = "pod_lost",
+		[KX_PF_POD_RESUMED] = "session_reconnected", [KX_PF_ENDPOINT_READY] = "endpoint_ready",
+		[KX_PF_ENDPOINT_GONE] = "endpoint_not_ready", [KX_PF_SESSION_LOST] = "session_lost",
+	};
+	if (!kx_events_on() || (size_t)ev >= sizeof names / sizeof names[0] || !names[ev])
+		return;
+	cJSON *j = kx_events_new(names[ev]);
+	if (!j)
+		return;
+	if (addr)
+		cJSON_AddStringToObject(j, "address", addr);
+	if (ev == KX_PF_LISTENING || ev == KX_PF_CONN_ERROR) {
+		cJSON_AddNumberToObject(j, "port", local);
+		cJSON_AddNumberToObject(j, "remote_port", remote);
+	}
+	if (msg)
+		cJSON_AddStringToObject(j, ev == KX_PF_CONN_ERROR ? "message" : ev == KX_PF_POD_LOST ? "reason" : "pod", msg);
+	kx_events_emit(j);
+}
+
+static void on_conn(void *ud, const struct kx_pf_conn_event *e)
+{
+	(void)ud;
+	cJSON *j = kx_events_new(e->closed ? "connection_closed" : "connection_opened");
+	if (!j)
+		return;
+	cJSON_AddNumberToObject(j, "id", (double)e->id);
+	cJSON_AddStringToObject(j, "peer", e->peer);
+	cJSON_AddStringToObject(j, "address", e->address);
+	cJSON_AddNumberToObject(j, "port", e->local);
+	cJSON_AddNumberToObject(j, "remote_port", e->remote);
+	if (e->pod)
+		cJSON_AddStringToObject(j, "pod", e->pod);
+	else
+		cJSON_AddNullToObject(j, "pod");
+	if (e->closed) {
+		cJSON_AddNumberToObject(j, "bytes_from_client", (double)e->bytes_from_client);
+		cJSON_AddNumberToObject(j, "bytes_to_client", (double)e->bytes_to_client);
+		cJSON_AddNumberToObject(j, "duration_ms", (double)e->duration_ms);
+		cJSON_AddStringToObject(j, "end", e->end);
+		if (e->message)
+			cJSON_AddStringToObject(j, "message", e->message);
+	}
+	kx_events_emit(j);
+}
+
 static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local, int remote,
 		     const char *msg)
 {
 	(void)ud;
+	event_json(ev, addr, local, remote, msg);
 	switch (ev) {
 	case KX_PF_POD_LOST:
 		fprintf(stderr, "Lost the pod (%s); waiting for a %spod to forward to\n", msg ? msg : "gone",
@@ -91,12 +149,12 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 	case KX_PF_LISTENING:
 		kx_buf_printf(&ready_lines, "%s %d %d\n", addr, local, remote);
 		if (strchr(addr, ':'))
-			printf("Forwarding from [%s]:%d -> %d\n", addr, local, remote);
+			fprintf(msgs, "Forwarding from [%s]:%d -> %d\n", addr, local, remote);
 		else
-			printf("Forwarding from %s:%d -> %d\n", addr, local, remote);
+			fprintf(msgs, "Forwarding from %s:%d -> %d\n", addr, local, remote);
 		break;
 	case KX_PF_CONNECTION:
-		printf("Handling connection for %d\n", local);
+		fprintf(msgs, "Handling connection for %d\n", local);
 		break;
 	case KX_PF_CONNECTED:
 		if (kx_g.verbosity >= 4)
@@ -116,11 +174,11 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 		fprintf(stderr, "Lost the connection to pod %s; its open connections ended\n", msg ? msg : "");
 		break;
 	case KX_PF_CONN_ERROR:
-		fflush(stdout);
+		fflush(msgs);
 		kx_error("an error occurred forwarding %d -> %d: %s", local, remote, msg ? msg : "");
 		break;
 	}
-	fflush(stdout);
+	fflush(msgs);
 }
 
 /* A port that cannot be listened on (in use, no permission): kx's line says
@@ -155,8 +213,17 @@ static int pf_run(const struct kx_invocation *inv)
 	int rc = KX_EXIT_FAIL;
 	kx_err err;
 	enum kx_transport transport;
+	msgs = stdout;
 	if (!ports || !names)
 		goto done;
+	if (o.events) {
+		if (kx_events_open(o.events)) {
+			kx_error("cannot write the events file %s: %s", o.events, strerror(errno));
+			goto done;
+		}
+		if (kx_events_to_stdout())
+			msgs = stderr;
+	}
 	if ((err = kx_transport_from_env(&transport, &eb))) {
 		kx_report(err, &eb);
 		goto done;
@@ -270,6 +337,7 @@ static int pf_run(const struct kx_invocation *inv)
 		.exit_on_pod_loss = o.exit_on_pod_loss,
 		.transport = transport,
 		.balance_selector = balance ? selector.data : NULL,
+		.on_conn = kx_events_on() ? on_conn : NULL,
 	};
 	err = kx_port_forward(c, &po, &eb);
 	if (!err)
@@ -291,6 +359,7 @@ done:
 	free(addrs);
 	kx_strlist_free(&o.address);
 	kx_buf_free(&ready_lines);
+	kx_events_close();
 	return rc;
 }
 

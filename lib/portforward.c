@@ -84,6 +84,15 @@ struct pf_conn {
 	int err_done;              /* the error stream ended (its text, if any, reported) */
 	int closing;
 	int orphan;                /* the local socket is gone; kept for the error stream */
+	/* for on_conn */
+	unsigned long long id;
+	const char *address;       /* the listener's (lives as long as the forward) */
+	char peer[64];
+	char pod[256];             /* the pod chosen ("" none yet) */
+	int opened;                /* the opened event went out */
+	const char *end;           /* why it ended, first cause (NULL: see conn_end_reason) */
+	unsigned long long bytes_in, bytes_out;
+	long long t_open;
 };
 
 struct pf {
@@ -118,6 +127,7 @@ struct pf {
 	int tries;
 	struct kx_timer reconnect;
 	/* balancing */
+	unsigned long long conn_ids;
 	unsigned rr;               /* round robin among equally loaded endpoints */
 	int nready_seen;           /* some endpoint was Ready (for the "no endpoint" notice) */
 	struct kx_timer sweep;     /* frees drained and broken sessions outside their callbacks */
@@ -191,6 +201,48 @@ static void flush(struct pf_sess *s)
 		kx__upconn_want_write(s->conn);
 }
 
+/* on_conn: the connection's pod is chosen (s), or it ends without one (NULL). */
+static void conn_opened(struct pf_conn *c, struct pf_sess *s)
+{
+	struct pf *p = c->pf;
+	if (c->opened)
+		return;
+	c->opened = 1;
+	if (s)
+		snprintf(c->pod, sizeof c->pod, "%s", s->pod);
+	if (!p->opts->on_conn)
+		return;
+	struct kx_pf_conn_event e = {.id = c->id, .peer = c->peer, .address = c->address,
+				     .local = c->local, .remote = c->remote,
+				     .pod = c->pod[0] ? c->pod : NULL};
+	p->opts->on_conn(p->opts->ud, &e);
+}
+
+static void conn_ended(struct pf_conn *c)
+{
+	struct pf *p = c->pf;
+	conn_opened(c, NULL);
+	if (!p->opts->on_conn)
+		return;
+	char msg[1024] = "";
+	const char *end = c->end;
+	if (!end)
+		end = p->done ? "shutdown" : c->local_eof && c->remote_fin ? "done" : "reset";
+	if (!strcmp(end, "error")) {
+		size_t n = KX_MIN(c->err_text.len, sizeof msg - 1);
+		while (n && (c->err_text.data[n - 1] == '\n' || c->err_text.data[n - 1] == '\r'))
+			n--;
+		snprintf(msg, sizeof msg, "%.*s", (int)n, c->err_text.data ? c->err_text.data : "");
+	}
+	struct kx_pf_conn_event e = {.id = c->id, .closed = 1, .peer = c->peer, .address = c->address,
+				     .local = c->local, .remote = c->remote,
+				     .pod = c->pod[0] ? c->pod : NULL,
+				     .bytes_from_client = c->bytes_in, .bytes_to_client = c->bytes_out,
+				     .duration_ms = mono_ms() - c->t_open, .end = end,
+				     .message = msg[0] ? msg : NULL};
+	p->opts->on_conn(p->opts->ud, &e);
+}
+
 static struct pf_conn *conn_by_stream(struct pf_sess *s, uint32_t id)
 {
 	for (struct pf_conn *c = s->pf->conns; c; c = c->next)
@@ -248,6 +300,7 @@ static void conn_free(struct pf_conn *c)
 			*pp = c->next;
 			break;
 		}
+	conn_ended(c);
 	conn_unassign(c);
 	kx__task_cancel(p->loop, &c->drain);
 	kx_buf_free(&c->to_local);
@@ -294,9 +347,12 @@ static int conn_drain(struct pf_conn *c)
 			return 0;
 		}
 		if (n < 0) {
+			if (!c->end)
+				c->end = "reset";
 			conn_close(c); /* the local client went away */
 			return -1;
 		}
+		c->bytes_out += (size_t)n;
 		kx_buf_consume(&c->to_local, (size_t)n);
 	}
 	session_flow(c->s);
@@ -323,6 +379,8 @@ static void conn_read(struct pf_conn *c)
 	if (n <= 0) {
 		/* Local EOF (or reset): half-close toward the pod. */
 		if (n < 0) {
+			if (!c->end)
+				c->end = "reset";
 			conn_close(c);
 			return;
 		}
@@ -333,6 +391,7 @@ static void conn_read(struct pf_conn *c)
 		conn_maybe_done(c);
 		return;
 	}
+	c->bytes_in += (size_t)n;
 	if (kx_spdy_write(s->spdy, c->data_id, buf, (size_t)n, NULL))
 		conn_close(c);
 	flush(s);
@@ -482,6 +541,7 @@ static void conn_assign(struct pf_conn *c)
 	c->s = s;
 	s->nconns++;
 	event(p, KX_PF_CONN_POD, NULL, c->local, c->remote, s->pod);
+	conn_opened(c, s);
 	if (!s->conn) {
 		struct kx_errbuf eb2 = {0};
 		if (sess_open(s, &eb2)) {
@@ -510,10 +570,26 @@ static void retry_fire(void *ud)
 		assign_waiting(p);
 }
 
+static void format_peer(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof host);
+		snprintf(out, n, "[%s]:%u", host, ntohs(a6->sin6_port));
+	} else {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof host);
+		snprintf(out, n, "%s:%u", host, ntohs(a4->sin_port));
+	}
+}
+
 static void accept_one(struct pf_listener *l)
 {
 	struct pf *p = l->pf;
-	int fd = accept4(kx__io_fd(&l->io), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof peer;
+	int fd = accept4(kx__io_fd(&l->io), (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	int one = 1;
@@ -527,6 +603,10 @@ static void accept_one(struct pf_listener *l)
 	*c = (struct pf_conn){.pf = p, .local = l->local, .remote = l->remote, .pending = 1,
 			      .to_local = KX_BUF_INIT(PF_TO_LOCAL_MAX + PF_READ_CHUNK * 4),
 			      .err_text = KX_BUF_INIT(64 * 1024)};
+	c->id = ++p->conn_ids;
+	c->address = l->addr;
+	c->t_open = mono_ms();
+	format_peer(&peer, c->peer, sizeof c->peer);
 	c->next = p->conns;
 	p->conns = c;
 	c->io = (struct kx_io){.fn = conn_cb, .owner = c};
@@ -545,6 +625,7 @@ static void accept_one(struct pf_listener *l)
 	}
 	c->s = p->pin;
 	p->pin->nconns++;
+	conn_opened(c, p->pin);
 	/* While kx looks for a new pod, the connection waits for the new session. */
 	if (!p->reconnecting && p->pin->spdy && conn_open_streams(c) < 0)
 		conn_close(c);
@@ -608,6 +689,7 @@ static void stream_ended(struct pf_sess *s, uint32_t stream, int by_reset)
 				n--;
 			snprintf(msg, sizeof msg, "%.*s", (int)n, c->err_text.data);
 			event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, msg);
+			c->end = "error";
 			conn_close(c);
 		} else if (c->data_reset || c->orphan) {
 			conn_close(c);
@@ -1002,6 +1084,8 @@ static void end_open_conns(struct pf_sess *s, int move_waiting)
 			}
 			continue;
 		}
+		if (!c->end)
+			c->end = "pod-lost";
 		conn_close(c);
 		if (c->orphan)
 			conn_free(c);

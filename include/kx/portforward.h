@@ -33,6 +33,26 @@ enum kx_pf_event {
 typedef void (*kx_pf_event_fn)(void *ud, enum kx_pf_event ev, const char *addr, int local,
 			       int remote, const char *message);
 
+/* One connection's life, for scripts (--events): opened once its pod is
+ * chosen (or, never having had one, just before closed), closed once. */
+struct kx_pf_conn_event {
+	unsigned long long id;       /* 1, 2, … in accept order */
+	int closed;                  /* 0: opened, 1: closed */
+	const char *peer;            /* the local client: "127.0.0.1:53412", "[::1]:53412" */
+	const char *address;         /* the listening address it came in on */
+	int local, remote;           /* local port -> the pod's port */
+	const char *pod;             /* the pod it went to; NULL: none was chosen */
+	/* closed only: */
+	unsigned long long bytes_from_client, bytes_to_client;
+	long long duration_ms;
+	const char *end;             /* "done" (both sides finished), "error" (the pod's side
+				      * could not be reached: message), "reset" (the client
+				      * went away or reset), "pod-lost" (its session broke),
+				      * "shutdown" (the forward ended) */
+	const char *message;         /* "error": the kubelet's text; else NULL */
+};
+typedef void (*kx_pf_conn_fn)(void *ud, const struct kx_pf_conn_event *e);
+
 struct kx_pf_opts {
 	const char *namespace_;            /* NULL = the client's */
 	const char *pod;
@@ -67,6 +87,7 @@ struct kx_pf_opts {
 	 * caller resolved as Ready): listeners open once it is up. NULL: pinned,
 	 * one pod at a time (resolve_target/exit_on_pod_loss apply). */
 	const char *balance_selector;
+	kx_pf_conn_fn on_conn;             /* NULL: none; ud as for on_event */
 };
 
 /* Connect, listen, and forward until a signal (returns KX_OK) or until the

@@ -185,3 +185,61 @@ load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client
 	grep -qx "Pod roll-3-new is Ready: balancing new connections to it" "$PF_ERR"
 	grep -qx "Pod roll-1 is not Ready: no new connections to it (open ones finish)" "$PF_ERR"
 }
+
+# ---- --events: NDJSON for scripts (docs/events.md) --------------------------
+
+@test "--events FILE: every connection has an opened and a closed line (same id, peer, pod), byte counts equal to the client's, schema checked with jq" {
+	bal_service
+	ev=$BATS_TEST_TMPDIR/events.ndjson
+	start_pf svc/bal :5 --events "$ev"
+	p=$(local_port 5)
+	run timeout 120 python3 "$BATS_TEST_DIRNAME/whoami-client.py" "$p" --count 30 --size 200000 --vary \
+		--peers "$BATS_TEST_TMPDIR/client"
+	assert_line --regexp "^conns 30 failed 0 bytes [0-9]+$"
+	kill -INT "$PF_PID"
+	wait "$PF_PID"
+	PF_PID=
+	# every line: an object with the version, a UTC timestamp and a known event
+	run jq -e -s 'length > 0 and all(.[]; .v == 1 and (.ts | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z$"))
+		and (.event | IN("listening", "ready", "endpoint_ready", "endpoint_not_ready", "connection_opened",
+			"connection_closed", "error", "pod_lost", "session_reconnected", "session_lost")))' "$ev"
+	assert_success
+	# the connection lines: their fields and types
+	run jq -e -s '[.[] | select(.event | startswith("connection_"))] | length == 60 and all(.[];
+		(.id | type) == "number" and (.peer | test("^127\\.0\\.0\\.1:[0-9]+$")) and .address == "127.0.0.1"
+		and .remote_port == 5 and (.pod | IN("bal-a", "bal-b"))
+		and (if .event == "connection_closed" then (.bytes_from_client | type) == "number"
+			and (.bytes_to_client | type) == "number" and .duration_ms >= 0 and .end == "done"
+			else true end))' "$ev"
+	assert_success
+	# opened and closed pair up by id, with the same peer and pod
+	run jq -e -s '[.[] | select(.event == "connection_opened")] as $o | [.[] | select(.event == "connection_closed")] as $c
+		| ($o | map(.id) | sort) == ($c | map(.id) | sort) and ($o | map(.id) | unique | length) == 30
+		and all($o[]; . as $x | any($c[]; .id == $x.id and .peer == $x.peer and .pod == $x.pod))' "$ev"
+	assert_success
+	# bytes: what the client sent and received (its pod's name line included), by its local port
+	jq -r 'select(.event == "connection_closed") | "\(.peer | split(":") | last) \(.bytes_from_client) \(.bytes_to_client)"' \
+		"$ev" | sort >"$BATS_TEST_TMPDIR/kx"
+	sort "$BATS_TEST_TMPDIR/client" >"$BATS_TEST_TMPDIR/client.sorted"
+	run diff "$BATS_TEST_TMPDIR/client.sorted" "$BATS_TEST_TMPDIR/kx"
+	assert_success
+	# both pods got connections, and the events said they were Ready
+	jq -e -s '[.[] | select(.event == "endpoint_ready") | .pod] | sort == ["bal-a", "bal-b"]' "$ev"
+}
+
+@test "--events -: NDJSON on stdout, kubectl's messages move to stderr; a failed connection is an error line and an 'error' end" {
+	"$KX_BIN" port-forward pod/web-0 :99 --events - >"$PF_OUT" 2>"$PF_ERR" &
+	PF_PID=$!
+	for _ in $(seq 100); do grep -q '^Forwarding from' "$PF_ERR" && break; sleep 0.1; done
+	p=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) -> 99$/\1/p' "$PF_ERR")
+	[ -n "$p" ] || fail "no Forwarding line on stderr: $(cat "$PF_ERR")"
+	timeout 10 socat -t 5 - "TCP:127.0.0.1:$p" </dev/null || true
+	for _ in $(seq 50); do grep -q '"connection_closed"' "$PF_OUT" && break; sleep 0.1; done
+	kill -INT "$PF_PID"
+	wait "$PF_PID"
+	PF_PID=
+	refute grep -v '^{' "$PF_OUT" # nothing but JSON objects on stdout
+	jq -e -s 'any(.[]; .event == "error" and .port > 0 and .remote_port == 99 and (.message | test("failed to dial")))' "$PF_OUT"
+	jq -e -s 'any(.[]; .event == "connection_closed" and .end == "error" and .pod == "web-0" and (.message | length > 0))' "$PF_OUT"
+	grep -q "^Handling connection for $p\$" "$PF_ERR"
+}
