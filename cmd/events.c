@@ -82,3 +82,21 @@ void kx_events_close(void)
 	sink = NULL;
 	to_stdout = 0;
 }
+
+cJSON *kx_events_conn(int closed, unsigned long long id, const char *peer,
+		      unsigned long long bytes_from_client, unsigned long long bytes_to_client,
+		      long long duration_ms, const char *end)
+{
+	cJSON *j = kx_events_new(closed ? "connection_closed" : "connection_opened");
+	if (!j)
+		return NULL;
+	cJSON_AddNumberToObject(j, "id", (double)id);
+	cJSON_AddStringToObject(j, "peer", peer);
+	if (closed) {
+		cJSON_AddNumberToObject(j, "bytes_from_client", (double)bytes_from_client);
+		cJSON_AddNumberToObject(j, "bytes_to_client", (double)bytes_to_client);
+		cJSON_AddNumberToObject(j, "duration_ms", (double)duration_ms);
+		cJSON_AddStringToObject(j, "end", end);
+	}
+	return j;
+}

@@ -20,5 +20,11 @@ cJSON *kx_events_new(const char *event);
 /* Write ev as one line, flush, free it. NULL is a no-op. */
 void kx_events_emit(cJSON *ev);
 void kx_events_close(void);
+/* A connection_opened (closed = 0) or connection_closed event with the fields
+ * every command's connections share (docs/events.md); the caller adds its own
+ * and emits it. NULL when no sink is open. */
+cJSON *kx_events_conn(int closed, unsigned long long id, const char *peer,
+		      unsigned long long bytes_from_client, unsigned long long bytes_to_client,
+		      long long duration_ms, const char *end);
 
 #endif

@@ -105,11 +105,10 @@ static void event_json(enum kx_pf_event ev, const char *addr, int local, int rem
 static void on_conn(void *ud, const struct kx_pf_conn_event *e)
 {
 	(void)ud;
-	cJSON *j = kx_events_new(e->closed ? "connection_closed" : "connection_opened");
+	cJSON *j = kx_events_conn(e->closed, e->id, e->peer, e->bytes_from_client, e->bytes_to_client,
+				  e->duration_ms, e->end);
 	if (!j)
 		return;
-	cJSON_AddNumberToObject(j, "id", (double)e->id);
-	cJSON_AddStringToObject(j, "peer", e->peer);
 	cJSON_AddStringToObject(j, "address", e->address);
 	cJSON_AddNumberToObject(j, "port", e->local);
 	cJSON_AddNumberToObject(j, "remote_port", e->remote);
@@ -117,14 +116,8 @@ static void on_conn(void *ud, const struct kx_pf_conn_event *e)
 		cJSON_AddStringToObject(j, "pod", e->pod);
 	else
 		cJSON_AddNullToObject(j, "pod");
-	if (e->closed) {
-		cJSON_AddNumberToObject(j, "bytes_from_client", (double)e->bytes_from_client);
-		cJSON_AddNumberToObject(j, "bytes_to_client", (double)e->bytes_to_client);
-		cJSON_AddNumberToObject(j, "duration_ms", (double)e->duration_ms);
-		cJSON_AddStringToObject(j, "end", e->end);
-		if (e->message)
-			cJSON_AddStringToObject(j, "message", e->message);
-	}
+	if (e->message)
+		cJSON_AddStringToObject(j, "message", e->message);
 	kx_events_emit(j);
 }
 

@@ -9,6 +9,7 @@
 #include <kx/portforward.h>
 #include "internal.h"
 #include "loop.h"
+#include "netaddr.h"
 #include "pods_internal.h"
 #include "spdy.h"
 #include "upconn.h"
@@ -570,20 +571,6 @@ static void retry_fire(void *ud)
 		assign_waiting(p);
 }
 
-static void format_peer(const struct sockaddr_storage *ss, char *out, size_t n)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof host);
-		snprintf(out, n, "[%s]:%u", host, ntohs(a6->sin6_port));
-	} else {
-		const struct sockaddr_in *a4 = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof host);
-		snprintf(out, n, "%s:%u", host, ntohs(a4->sin_port));
-	}
-}
-
 static void accept_one(struct pf_listener *l)
 {
 	struct pf *p = l->pf;
@@ -606,7 +593,7 @@ static void accept_one(struct pf_listener *l)
 	c->id = ++p->conn_ids;
 	c->address = l->addr;
 	c->t_open = mono_ms();
-	format_peer(&peer, c->peer, sizeof c->peer);
+	kx__format_peer(&peer, c->peer, sizeof c->peer);
 	c->next = p->conns;
 	p->conns = c;
 	c->io = (struct kx_io){.fn = conn_cb, .owner = c};
