@@ -243,3 +243,20 @@ load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client
 	jq -e -s 'any(.[]; .event == "connection_closed" and .end == "error" and .pod == "web-0" and (.message | length > 0))' "$PF_OUT"
 	grep -q "^Handling connection for $p\$" "$PF_ERR"
 }
+
+@test "bad input: a Service whose selector matches no pod ends within --pod-running-timeout with a one-line error" {
+	kubectl apply -f - >/dev/null <<-YAML
+	apiVersion: v1
+	kind: Service
+	metadata: {name: nomatch, labels: {kx-test: balance}}
+	spec:
+	  selector: {app: kx-nothing-has-this}
+	  ports: [{port: 80}]
+	YAML
+	start=$(date +%s%N)
+	run kx port-forward svc/nomatch 80 --pod-running-timeout=2s
+	ms=$((($(date +%s%N) - start) / 1000000))
+	assert_failure 1
+	assert_output "error: no ready pod found for services/nomatch (selector app=kx-nothing-has-this)"
+	[ "$ms" -ge 1900 ] && [ "$ms" -lt 10000 ] || fail "took $ms ms"
+}
