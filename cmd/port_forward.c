@@ -37,7 +37,7 @@ static const struct kx_option pf_options[] = {
 	OPT_STRING_DEF(0, "pod-running-timeout", &o.pod_running_timeout, "DURATION", "1m0s",
 		       "How long to wait until at least one pod is running (e.g. 5s, 2m)"),
 	OPT_BOOL(0, "exit-on-pod-loss", &o.exit_on_pod_loss,
-		 "Exit (status 1) when the pod goes away or the connection breaks, as kubectl does, instead of re-resolving the target"),
+		 "Exit (status 1) when the pod goes away or the connection breaks, as kubectl does, instead of re-resolving the target (implies --pin)"),
 	OPT_BOOL(0, "pin", &o.pin,
 		 "svc/, deploy/, rs/, sts/ …: forward to one Ready pod at a time (chosen again when it goes away) instead of balancing connections over every Ready pod"),
 	OPT_COMPLETE(0, "events", &o.events, "FILE|-", "file",
@@ -261,7 +261,7 @@ static int pf_run(const struct kx_invocation *inv)
 		kx_buf_free(&path);
 	}
 	/* kx+: a selector-based target balances over its Ready pods (--pin: one at a time). */
-	int balance = strcmp(resource, "pods") && !o.pin;
+	int balance = strcmp(resource, "pods") && !o.pin && !o.exit_on_pod_loss; /* that one implies --pin */
 	if (balance && !is_svc) {
 		struct kx_buf path;
 		if ((err = kx_resource_path(c, resource, ns, name, NULL, &path, &eb)) ||
@@ -369,11 +369,15 @@ const struct kx_command kx_cmd_port_forward = {
 		       "one session per pod; a pod that stops being Ready or is deleted gets no new\n"
 		       "connections and its open ones finish, so a rolling update loses none. --pin\n"
 		       "forwards to one Ready pod at a time instead (chosen again when it goes away).\n"
-		       "a Service's port maps to its targetPort. One failed connection is reported and the\n"
+		       "A Service's port maps to its targetPort. One failed connection is reported and the\n"
 		       "others go on (kubectl ends the session). Ctrl-C ends it cleanly (exit 0).",
 	.examples = "  # Local 8080 to port 80 of pod web-0\n  kx port-forward pod/web-0 8080:80\n\n"
 		    "  # A random local port to the service's http port\n  kx port-forward svc/web :http\n\n"
-		    "  # Listen on every address\n  kx port-forward deploy/web 8080:80 --address 0.0.0.0",
+		    "  # Listen on every address\n  kx port-forward deploy/web 8080:80 --address 0.0.0.0\n\n"
+		    "  # One pod at a time, as kubectl (default: balanced over every Ready pod)\n"
+		    "  kx port-forward svc/web 8080:80 --pin\n\n"
+		    "  # Connection events as JSON lines, for scripts\n"
+		    "  kx port-forward svc/web :80 --events - | jq -c 'select(.event == \"connection_closed\")'",
 	.options = pf_options,
 	.args_complete = "resource",
 };

@@ -68,13 +68,18 @@ whoami() { # PORT N: N connections one after another (whoami-client.py)
 	done
 }
 
-@test "svc/ --pin: every connection to one pod (kubectl's behaviour)" {
+@test "svc/ --pin (and --exit-on-pod-loss, which implies it): every connection to one pod, as kubectl" {
 	bal_service
-	start_pf svc/bal :5 --pin
-	run whoami "$(local_port 5)" 20
-	assert_line --regexp "^conns [0-9]+ failed 0 bytes [0-9]+$"
-	assert_equal "$(grep -vc '^conns ' <<<"$output")" 1
-	grep -Eq '^bal-[ab] 20$' <<<"$output"
+	for flag in --pin --exit-on-pod-loss; do
+		start_pf svc/bal :5 "$flag"
+		run whoami "$(local_port 5)" 20
+		assert_line --regexp "^conns [0-9]+ failed 0 bytes [0-9]+$"
+		assert_equal "$(grep -vc '^conns ' <<<"$output")" 1
+		grep -Eq '^bal-[ab] 20$' <<<"$output" || fail "$flag: $output"
+		kill -INT "$PF_PID"
+		wait "$PF_PID"
+		PF_PID=
+	done
 }
 
 @test "a pod turned NotReady gets no new connections; its open connection finishes (drain), both transports" {
