@@ -5,10 +5,12 @@
  * kx+: a selector-based target picks only a Ready pod, and one failed connection
  * is reported without ending the others. */
 #include "kx.h"
+#include "events.h"
 
 #include <kx/client.h>
 #include <kx/pods.h>
 #include <kx/portforward.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +22,14 @@ static struct {
 	const char *pod_running_timeout;
 	const char *ready_file;
 	int exit_on_pod_loss;
+	int pin;
+	const char *events;
 } o;
 
 /* The lines of the ready file, collected from the LISTENING events. */
 static struct kx_buf ready_lines = KX_BUF_INIT(1 << 20);
 static int listening; /* every listener is up (KX_PF_READY) */
+static FILE *msgs;    /* kubectl's messages: stdout, or stderr when the events go there */
 
 static const struct kx_option pf_options[] = {
 	OPT_LIST(0, "address", &o.address, "ADDRESSES",
@@ -32,7 +37,11 @@ static const struct kx_option pf_options[] = {
 	OPT_STRING_DEF(0, "pod-running-timeout", &o.pod_running_timeout, "DURATION", "1m0s",
 		       "How long to wait until at least one pod is running (e.g. 5s, 2m)"),
 	OPT_BOOL(0, "exit-on-pod-loss", &o.exit_on_pod_loss,
-		 "Exit (status 1) when the pod goes away or the connection breaks, as kubectl does, instead of re-resolving the target"),
+		 "Exit (status 1) when the pod goes away or the connection breaks, as kubectl does, instead of re-resolving the target (implies --pin)"),
+	OPT_BOOL(0, "pin", &o.pin,
+		 "svc/, deploy/, rs/, sts/ …: forward to one Ready pod at a time (chosen again when it goes away) instead of balancing connections over every Ready pod"),
+	OPT_COMPLETE(0, "events", &o.events, "FILE|-", "file",
+		     "Write newline-delimited JSON events (listening, each connection opened/closed with its pod and byte counts, pods ready/not ready, errors; schema: docs/events.md) to FILE, or to stdout with - (kubectl's messages then go to stderr)"),
 	OPT_COMPLETE(0, "ready-file", &o.ready_file, "FILE", "file",
 		     "When every listener is up, write \"ADDRESS PORT REMOTE\" lines to FILE (atomically), for scripts to wait on"),
 	OPT_END(),
@@ -68,10 +77,55 @@ static const char *str_at(const cJSON *obj, const char *a, const char *b)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, a), b));
 }
 
+/* The --events line of a libkx event (NULL: none for it). */
+static void event_json(enum kx_pf_event ev, const char *addr, int local, int remote, const char *msg)
+{
+	static const char *const names[] = {
+		[KX_PF_LISTENING] = "listening",           [KX_PF_READY] = "ready",
+		[KX_PF_CONN_ERROR] = "error",              [KX_PF_POD_LOST] = "pod_lost",
+		[KX_PF_POD_RESUMED] = "session_reconnected", [KX_PF_ENDPOINT_READY] = "endpoint_ready",
+		[KX_PF_ENDPOINT_GONE] = "endpoint_not_ready", [KX_PF_SESSION_LOST] = "session_lost",
+	};
+	if (!kx_events_on() || (size_t)ev >= sizeof names / sizeof names[0] || !names[ev])
+		return;
+	cJSON *j = kx_events_new(names[ev]);
+	if (!j)
+		return;
+	if (addr)
+		cJSON_AddStringToObject(j, "address", addr);
+	if (ev == KX_PF_LISTENING || ev == KX_PF_CONN_ERROR) {
+		cJSON_AddNumberToObject(j, "port", local);
+		cJSON_AddNumberToObject(j, "remote_port", remote);
+	}
+	if (msg)
+		cJSON_AddStringToObject(j, ev == KX_PF_CONN_ERROR ? "message" : ev == KX_PF_POD_LOST ? "reason" : "pod", msg);
+	kx_events_emit(j);
+}
+
+static void on_conn(void *ud, const struct kx_pf_conn_event *e)
+{
+	(void)ud;
+	cJSON *j = kx_events_conn(e->closed, e->id, e->peer, e->bytes_from_client, e->bytes_to_client,
+				  e->duration_ms, e->end);
+	if (!j)
+		return;
+	cJSON_AddStringToObject(j, "address", e->address);
+	cJSON_AddNumberToObject(j, "port", e->local);
+	cJSON_AddNumberToObject(j, "remote_port", e->remote);
+	if (e->pod)
+		cJSON_AddStringToObject(j, "pod", e->pod);
+	else
+		cJSON_AddNullToObject(j, "pod");
+	if (e->message)
+		cJSON_AddStringToObject(j, "message", e->message);
+	kx_events_emit(j);
+}
+
 static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local, int remote,
 		     const char *msg)
 {
 	(void)ud;
+	event_json(ev, addr, local, remote, msg);
 	switch (ev) {
 	case KX_PF_POD_LOST:
 		fprintf(stderr, "Lost the pod (%s); waiting for a %spod to forward to\n", msg ? msg : "gone",
@@ -88,23 +142,36 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 	case KX_PF_LISTENING:
 		kx_buf_printf(&ready_lines, "%s %d %d\n", addr, local, remote);
 		if (strchr(addr, ':'))
-			printf("Forwarding from [%s]:%d -> %d\n", addr, local, remote);
+			fprintf(msgs, "Forwarding from [%s]:%d -> %d\n", addr, local, remote);
 		else
-			printf("Forwarding from %s:%d -> %d\n", addr, local, remote);
+			fprintf(msgs, "Forwarding from %s:%d -> %d\n", addr, local, remote);
 		break;
 	case KX_PF_CONNECTION:
-		printf("Handling connection for %d\n", local);
+		fprintf(msgs, "Handling connection for %d\n", local);
 		break;
 	case KX_PF_CONNECTED:
 		if (kx_g.verbosity >= 4)
 			fprintf(stderr, "port-forward: session over %s\n", msg ? msg : "");
 		break;
+	case KX_PF_CONN_POD:
+		if (kx_g.verbosity >= 4)
+			fprintf(stderr, "port-forward: connection for %d to pod %s\n", local, msg ? msg : "");
+		break;
+	case KX_PF_ENDPOINT_READY:
+		fprintf(stderr, "Pod %s is Ready: balancing new connections to it\n", msg ? msg : "");
+		break;
+	case KX_PF_ENDPOINT_GONE:
+		fprintf(stderr, "Pod %s is not Ready: no new connections to it (open ones finish)\n", msg ? msg : "");
+		break;
+	case KX_PF_SESSION_LOST:
+		fprintf(stderr, "Lost the connection to pod %s; its open connections ended\n", msg ? msg : "");
+		break;
 	case KX_PF_CONN_ERROR:
-		fflush(stdout);
+		fflush(msgs);
 		kx_error("an error occurred forwarding %d -> %d: %s", local, remote, msg ? msg : "");
 		break;
 	}
-	fflush(stdout);
+	fflush(msgs);
 }
 
 /* A port that cannot be listened on (in use, no permission): kx's line says
@@ -134,12 +201,22 @@ static int pf_run(const struct kx_invocation *inv)
 	size_t naddrs = 0;
 	struct kx_errbuf eb = {0};
 	struct kx_client *c = NULL;
-	cJSON *pod = NULL, *svc = NULL;
+	cJSON *pod = NULL, *svc = NULL, *workload = NULL;
+	struct kx_buf selector = KX_BUF_INIT(0);
 	int rc = KX_EXIT_FAIL;
 	kx_err err;
 	enum kx_transport transport;
+	msgs = stdout;
 	if (!ports || !names)
 		goto done;
+	if (o.events) {
+		if (kx_events_open(o.events)) {
+			kx_error("cannot write the events file %s: %s", o.events, strerror(errno));
+			goto done;
+		}
+		if (kx_events_to_stdout())
+			msgs = stderr;
+	}
 	if ((err = kx_transport_from_env(&transport, &eb))) {
 		kx_report(err, &eb);
 		goto done;
@@ -182,6 +259,22 @@ static int pf_run(const struct kx_invocation *inv)
 			goto done;
 		}
 		kx_buf_free(&path);
+	}
+	/* kx+: a selector-based target balances over its Ready pods (--pin: one at a time). */
+	int balance = strcmp(resource, "pods") && !o.pin && !o.exit_on_pod_loss; /* that one implies --pin */
+	if (balance && !is_svc) {
+		struct kx_buf path;
+		if ((err = kx_resource_path(c, resource, ns, name, NULL, &path, &eb)) ||
+		    (err = kx_client_get(c, path.data, &workload, &eb))) {
+			kx_buf_free(&path);
+			kx_report_call(c, err, &eb);
+			goto done;
+		}
+		kx_buf_free(&path);
+	}
+	if (balance && (err = kx_selector_string(is_svc ? svc : workload, resource, &selector, &eb))) {
+		kx_report(err, &eb);
+		goto done;
 	}
 	/* kx+: a selector-based target forwards only to a Ready pod. */
 	enum kx_pod_pick pick = !strcmp(resource, "pods") ? KX_PICK_KUBECTL : KX_PICK_READY;
@@ -236,6 +329,8 @@ static int pf_run(const struct kx_invocation *inv)
 		.resolve_target = inv->argv[0], .resolve_timeout_ms = timeout,
 		.exit_on_pod_loss = o.exit_on_pod_loss,
 		.transport = transport,
+		.balance_selector = balance ? selector.data : NULL,
+		.on_conn = kx_events_on() ? on_conn : NULL,
 	};
 	err = kx_port_forward(c, &po, &eb);
 	if (!err)
@@ -247,6 +342,8 @@ static int pf_run(const struct kx_invocation *inv)
 done:
 	cJSON_Delete(pod);
 	cJSON_Delete(svc);
+	cJSON_Delete(workload);
+	kx_buf_free(&selector);
 	kx_client_free(c);
 	free(ports);
 	free(names);
@@ -255,6 +352,7 @@ done:
 	free(addrs);
 	kx_strlist_free(&o.address);
 	kx_buf_free(&ready_lines);
+	kx_events_close();
 	return rc;
 }
 
@@ -266,12 +364,20 @@ const struct kx_command kx_cmd_port_forward = {
 	.description = "Listens on local ports and forwards each connection to a pod's port over one\n"
 		       "SPDY/3.1 session, carried in a WebSocket (kubectl's default) and falling back to\n"
 		       "plain SPDY when the server refuses it; KX_TRANSPORT=websocket|spdy forces one.\n"
-		       "For deploy/, rs/, sts/, svc/ … only a Ready pod is chosen (kx+);\n"
-		       "a Service's port maps to its targetPort. One failed connection is reported and the\n"
+		       "For deploy/, rs/, sts/, svc/ … (kx+) each new connection goes to the Ready pod\n"
+		       "of the target with the fewest open connections (round robin among equals), over\n"
+		       "one session per pod; a pod that stops being Ready or is deleted gets no new\n"
+		       "connections and its open ones finish, so a rolling update loses none. --pin\n"
+		       "forwards to one Ready pod at a time instead (chosen again when it goes away).\n"
+		       "A Service's port maps to its targetPort. One failed connection is reported and the\n"
 		       "others go on (kubectl ends the session). Ctrl-C ends it cleanly (exit 0).",
 	.examples = "  # Local 8080 to port 80 of pod web-0\n  kx port-forward pod/web-0 8080:80\n\n"
 		    "  # A random local port to the service's http port\n  kx port-forward svc/web :http\n\n"
-		    "  # Listen on every address\n  kx port-forward deploy/web 8080:80 --address 0.0.0.0",
+		    "  # Listen on every address\n  kx port-forward deploy/web 8080:80 --address 0.0.0.0\n\n"
+		    "  # One pod at a time, as kubectl (default: balanced over every Ready pod)\n"
+		    "  kx port-forward svc/web 8080:80 --pin\n\n"
+		    "  # Connection events as JSON lines, for scripts\n"
+		    "  kx port-forward svc/web :80 --events - | jq -c 'select(.event == \"connection_closed\")'",
 	.options = pf_options,
 	.args_complete = "resource",
 };

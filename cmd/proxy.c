@@ -2,9 +2,12 @@
 /* kx proxy: kubectl proxy — a local HTTP gateway to the API server with the
  * kubeconfig's credentials, kubectl's flags, filters and startup line. */
 #include "kx.h"
+#include "events.h"
 
 #include <kx/apiproxy.h>
 #include <kx/client.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +16,7 @@ static struct {
 	const char *address, *unix_socket, *api_prefix, *www, *www_prefix;
 	const char *accept_hosts, *accept_paths, *reject_paths, *reject_methods, *keepalive;
 	int disable_filter, append_server_path;
+	const char *events;
 } o = {.port = -1};
 
 static const struct kx_option proxy_options[] = {
@@ -38,20 +42,42 @@ static const struct kx_option proxy_options[] = {
 		       "keepalive specifies the keep-alive period for an active network connection. Set to 0 to disable keepalive"),
 	OPT_BOOL(0, "append-server-path", &o.append_server_path,
 		 "If true, enables automatic path appending of the kube context server path to each request"),
+	OPT_COMPLETE(0, "events", &o.events, "FILE|-", "file",
+		     "Write newline-delimited JSON events (listening, each client connection opened/closed with byte counts, errors; schema: docs/events.md) to FILE, or to stdout with - (the startup line then goes to stderr)"),
 	OPT_END(),
 };
 
 static void on_listening(void *ud, const char *where)
 {
 	(void)ud;
-	printf("Starting to serve on %s\n", where);
-	fflush(stdout);
+	FILE *out = kx_events_to_stdout() ? stderr : stdout;
+	fprintf(out, "Starting to serve on %s\n", where);
+	fflush(out);
+	cJSON *j = kx_events_new("listening");
+	if (j)
+		cJSON_AddStringToObject(j, "address", where);
+	kx_events_emit(j);
+	kx_events_emit(kx_events_new("ready"));
 }
 
 static void on_log(void *ud, const char *line)
 {
 	(void)ud;
 	kx_error("%s", line);
+	cJSON *j = kx_events_new("error");
+	if (j)
+		cJSON_AddStringToObject(j, "message", line);
+	kx_events_emit(j);
+}
+
+static void on_conn(void *ud, const struct kx_apiproxy_conn_event *e)
+{
+	(void)ud;
+	cJSON *j = kx_events_conn(e->closed, e->id, e->peer, e->bytes_from_client, e->bytes_to_client,
+				  e->duration_ms, e->end);
+	if (j && e->closed)
+		cJSON_AddNumberToObject(j, "requests", (double)e->requests);
+	kx_events_emit(j);
 }
 
 static int proxy_run(const struct kx_invocation *inv)
@@ -70,9 +96,15 @@ static int proxy_run(const struct kx_invocation *inv)
 		if (!o.unix_socket)
 			kx_warn("Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious");
 	}
-	struct kx_client *c = kx_connect(NULL);
-	if (!c)
+	if (o.events && kx_events_open(o.events)) {
+		kx_error("cannot write the events file %s: %s", o.events, strerror(errno));
 		return KX_EXIT_FAIL;
+	}
+	struct kx_client *c = kx_connect(NULL);
+	if (!c) {
+		kx_events_close();
+		return KX_EXIT_FAIL;
+	}
 	struct kx_apiproxy_opts po = {
 		.address = o.address, .port = o.port < 0 ? 8001 : (int)o.port, .unix_socket = o.unix_socket,
 		.api_prefix = o.api_prefix, .www = o.www, .www_prefix = o.www_prefix,
@@ -81,11 +113,13 @@ static int proxy_run(const struct kx_invocation *inv)
 		.disable_filter = o.disable_filter, .keepalive_ms = keepalive,
 		.append_server_path = o.append_server_path, .handle_signals = 1,
 		.on_listening = on_listening, .on_log = on_log,
+		.on_conn = kx_events_on() ? on_conn : NULL,
 	};
 	struct kx_errbuf eb = {0};
 	kx_err err = kx_apiproxy_run(c, &po, &eb);
 	int rc = err ? kx_report(err, &eb) : KX_EXIT_OK;
 	kx_client_free(c);
+	kx_events_close();
 	return rc;
 }
 

@@ -7,6 +7,20 @@
 
 #include <kx/client.h>
 
+/* One client connection's life: opened (accepted), then closed once. */
+struct kx_apiproxy_conn_event {
+	unsigned long long id;      /* 1, 2, … in accept order */
+	int closed;                 /* 0: opened, 1: closed */
+	const char *peer;           /* "127.0.0.1:53412", "[::1]:53412", or "unix" */
+	/* closed only: */
+	unsigned long long bytes_from_client, bytes_to_client;
+	unsigned long long requests; /* request heads read on it */
+	long long duration_ms;
+	const char *end;            /* "done" (the client finished), "closed" (the proxy
+				     * ended it: an answer that closes, an error, a reset),
+				     * "shutdown" (the proxy was ending) */
+};
+
 struct kx_apiproxy_opts {
 	const char *address;       /* IP address or name to listen on; NULL = "127.0.0.1" */
 	int port;                  /* 0 = a random free port */
@@ -25,6 +39,8 @@ struct kx_apiproxy_opts {
 	void (*on_listening)(void *ud, const char *where);
 	/* One line about a request that failed upstream (no secrets in it). */
 	void (*on_log)(void *ud, const char *line);
+	/* kx+: each client connection, opened then closed (for --events). */
+	void (*on_conn)(void *ud, const struct kx_apiproxy_conn_event *e);
 	void *ud;
 };
 

@@ -22,11 +22,36 @@ enum kx_pf_event {
 	KX_PF_POD_LOST,    /* the pod went away or the session broke (message: why); kx re-resolves */
 	KX_PF_POD_RESUMED, /* forwarding again, to the pod named in message */
 	KX_PF_CONNECTED,   /* a session is up; message: "websocket (PROTOCOL)" or "spdy (PROTOCOL)" */
+	/* Balancing (balance_selector set); message: the pod's name. */
+	KX_PF_CONN_POD,       /* the connection just accepted on local goes to this pod */
+	KX_PF_ENDPOINT_READY, /* a pod of the target is Ready: it takes new connections */
+	KX_PF_ENDPOINT_GONE,  /* a pod is no longer Ready (or deleted): no new connections, open ones finish */
+	KX_PF_SESSION_LOST,   /* the session to this pod broke: its connections ended */
 };
 
 /* addr is numeric ("127.0.0.1", "::1"); message is NULL except for errors. */
 typedef void (*kx_pf_event_fn)(void *ud, enum kx_pf_event ev, const char *addr, int local,
 			       int remote, const char *message);
+
+/* One connection's life, for scripts (--events): opened once its pod is
+ * chosen (or, never having had one, just before closed), closed once. */
+struct kx_pf_conn_event {
+	unsigned long long id;       /* 1, 2, … in accept order */
+	int closed;                  /* 0: opened, 1: closed */
+	const char *peer;            /* the local client: "127.0.0.1:53412", "[::1]:53412" */
+	const char *address;         /* the listening address it came in on */
+	int local, remote;           /* local port -> the pod's port */
+	const char *pod;             /* the pod it went to; NULL: none was chosen */
+	/* closed only: */
+	unsigned long long bytes_from_client, bytes_to_client;
+	long long duration_ms;
+	const char *end;             /* "done" (both sides finished), "error" (the pod's side
+				      * could not be reached: message), "reset" (the client
+				      * went away or reset), "pod-lost" (its session broke),
+				      * "shutdown" (the forward ended) */
+	const char *message;         /* "error": the kubelet's text; else NULL */
+};
+typedef void (*kx_pf_conn_fn)(void *ud, const struct kx_pf_conn_event *e);
 
 struct kx_pf_opts {
 	const char *namespace_;            /* NULL = the client's */
@@ -53,6 +78,16 @@ struct kx_pf_opts {
 	/* AUTO: the WebSocket tunnel first, SPDY when it is refused (kubectl's
 	 * order); or one of them only. */
 	enum kx_transport transport;
+	/* kx+: balance. Non-NULL: the label selector of the target's pods (a
+	 * Service's or a workload's). Each new connection goes to the Ready pod of
+	 * the selector with the fewest open connections (round robin among
+	 * equals), over one session per pod, opened when first needed. A pod that
+	 * stops being Ready or is deleted takes no new connections; its open ones
+	 * finish, then its session closes. pod is the first session's pod (one the
+	 * caller resolved as Ready): listeners open once it is up. NULL: pinned,
+	 * one pod at a time (resolve_target/exit_on_pod_loss apply). */
+	const char *balance_selector;
+	kx_pf_conn_fn on_conn;             /* NULL: none; ud as for on_event */
 };
 
 /* Connect, listen, and forward until a signal (returns KX_OK) or until the

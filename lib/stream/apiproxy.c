@@ -11,6 +11,7 @@
 #include "apiproxy_internal.h"
 #include "httpparse.h"
 #include "loop.h"
+#include "netaddr.h"
 #include "tlsconn.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -80,6 +81,8 @@ struct ap {
 	sigset_t old_mask;
 	int mask_saved;
 	struct kx_errbuf *eb;
+	unsigned long long conn_ids;
+	int stopping;
 };
 
 enum c_state {
@@ -90,6 +93,8 @@ enum c_state {
 };
 
 struct ap_conn {
+	unsigned long long id, bytes_in, bytes_out, requests; /* for on_conn */
+	long long t_open;
 	struct ap *ap;
 	struct ap_conn *next;
 	struct kx_io io;
@@ -494,6 +499,7 @@ static int commit_header(struct ap_conn *c)
 static int on_message_begin(void *ud)
 {
 	struct ap_conn *c = ud;
+	c->requests++;
 	kx_buf_clear(&c->url);
 	kx_buf_clear(&c->field);
 	kx_buf_clear(&c->value);
@@ -1164,6 +1170,7 @@ static void conn_flush_client(struct ap_conn *c)
 			conn_close(c); /* the client went away */
 			return;
 		}
+		c->bytes_out += (size_t)n;
 		kx_buf_consume(&c->to_client, (size_t)n);
 	}
 	if (c->to_client.len < AP_LOW)
@@ -1223,6 +1230,8 @@ static void conn_drop_input(struct ap_conn *c)
 		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
+		if (n > 0)
+			c->bytes_in += (size_t)n;
 		if (n < 0 || (n == 0 && c->lingering) || (c->lingered += (size_t)n) > AP_LINGER_BYTES) {
 			conn_close(c);
 			return;
@@ -1246,6 +1255,8 @@ static void conn_read(struct ap_conn *c)
 	ssize_t n = recv(kx__io_fd(&c->io), buf, sizeof buf, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n > 0)
+		c->bytes_in += (size_t)n;
 	if (n <= 0) {
 		set_client_paused(c, 1);
 		c->eof = 1;
@@ -1263,9 +1274,31 @@ static void conn_read(struct ap_conn *c)
 	feed(c, buf, (size_t)n);
 }
 
+static long long ap_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_event(struct ap_conn *c, int closed)
+{
+	struct ap *ap = c->ap;
+	if (!ap->o.on_conn || !c->id)
+		return;
+	struct kx_apiproxy_conn_event e = {
+		.id = c->id, .closed = closed, .peer = c->peer,
+		.bytes_from_client = c->bytes_in, .bytes_to_client = c->bytes_out,
+		.requests = c->requests, .duration_ms = ap_mono_ms() - c->t_open,
+		.end = ap->stopping ? "shutdown" : c->eof ? "done" : "closed",
+	};
+	ap->o.on_conn(ap->o.ud, &e);
+}
+
 static void conn_free(struct ap_conn *c)
 {
 	struct ap *ap = c->ap;
+	conn_event(c, 1);
 	for (struct ap_conn **pp = &ap->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -1365,6 +1398,10 @@ static void accept_one(struct ap *ap)
 		return;
 	}
 	c->io = (struct kx_io){.fn = conn_cb, .owner = c};
+	c->id = ++ap->conn_ids;
+	c->t_open = ap_mono_ms();
+	kx__format_peer(&ss, c->peer, sizeof c->peer);
+	conn_event(c, 0);
 	struct kx_errbuf eb = {0};
 	if (kx__loop_adopt_fd(ap->loop, fd, &c->io, &eb)) {
 		close(fd);
@@ -1454,8 +1491,10 @@ static void signal_cb(struct kx_io *io, enum kx_io_event ev)
 	if (ev != KX_IO_READABLE)
 		return;
 	struct signalfd_siginfo si;
-	while (read(kx__io_fd(io), &si, sizeof si) == (ssize_t)sizeof si)
+	while (read(kx__io_fd(io), &si, sizeof si) == (ssize_t)sizeof si) {
+		ap->stopping = 1;
 		kx__loop_stop(ap->loop);
+	}
 }
 
 /* ---- setup ---- */

@@ -9,6 +9,7 @@
 #include <kx/portforward.h>
 #include "internal.h"
 #include "loop.h"
+#include "netaddr.h"
 #include "pods_internal.h"
 #include "spdy.h"
 #include "upconn.h"
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PF_TO_LOCAL_MAX (1024 * 1024)  /* per connection; above it the session stops reading */
@@ -41,9 +43,32 @@ struct pf_listener {
 	char addr[64];
 };
 
+/* One pod and its SPDY session (opened when a connection needs it). Pinned
+ * forwards have one, re-pointed at another pod when theirs is lost; balanced
+ * forwards one per pod of the target (an endpoint), from the pod watch. */
+struct pf_sess {
+	struct pf *pf;
+	struct pf_sess *next;
+	char pod[256];
+	char uid[64];
+	struct kx__upconn *conn;
+	struct kx_spdy *spdy;
+	int use_ws;                /* this session: the WebSocket tunnel (else SPDY directly) */
+	struct kx_timer fallback;
+	struct kx_timer ping;
+	unsigned next_request;
+	int session_paused;
+	int ready;                 /* balanced: a Ready endpoint, takes new connections */
+	int gone;                  /* balanced: the pod is deleted; free the record when idle */
+	int broken;                /* balanced: the session failed; dropped by the sweep */
+	long long backoff_until;   /* balanced: not chosen before (ms) after a failure */
+	size_t nconns;             /* connections assigned to it (until freed) */
+};
+
 struct pf_conn {
 	struct kx_io io;
 	struct pf *pf;
+	struct pf_sess *s;         /* NULL: waiting for a Ready endpoint (balanced) */
 	struct pf_conn *next;
 	int local, remote;
 	uint32_t err_id, data_id;
@@ -60,6 +85,15 @@ struct pf_conn {
 	int err_done;              /* the error stream ended (its text, if any, reported) */
 	int closing;
 	int orphan;                /* the local socket is gone; kept for the error stream */
+	/* for on_conn */
+	unsigned long long id;
+	const char *address;       /* the listener's (lives as long as the forward) */
+	char peer[64];
+	char pod[256];             /* the pod chosen ("" none yet) */
+	int opened;                /* the opened event went out */
+	const char *end;           /* why it ended, first cause (NULL: see conn_end_reason) */
+	unsigned long long bytes_in, bytes_out;
+	long long t_open;
 };
 
 struct pf {
@@ -69,38 +103,37 @@ struct pf {
 	const char *ns;
 	struct kx__conn_info ci;
 	struct kx_loop *loop;
-	struct kx__upconn *conn;
-	struct kx_spdy *spdy;
 	enum kx_transport transport;
-	int use_ws;                /* this session: the WebSocket tunnel (else SPDY directly) */
-	struct kx_timer fallback;
+	int use_ws;                /* new sessions: the WebSocket tunnel (else SPDY directly) */
 	struct pf_listener listeners[PF_MAX_LISTENERS];
 	size_t nlisteners;
 	struct pf_conn *conns;
-	unsigned next_request;
-	int session_paused;
 	struct kx_io signal_io;
 	sigset_t old_mask;
 	int mask_saved;
-	struct kx_timer ping;
 	int done;
 	kx_err err;
-	/* survival */
-	char pod[256];
+	struct pf_sess *sessions;  /* pinned: exactly one (pin) */
+	struct pf_sess *pin;       /* pinned mode's session; NULL when balancing */
+	/* survival (pinned) */
 	char rv[64];               /* the pod's resourceVersion: the watch starts there */
-	char uid[64];              /* the pod's uid ("" = unknown): another uid is another pod */
 	int initial;               /* this watch starts with the pod's current state (no rv) */
 	int initial_seen;          /* … and the pod was among the initial events */
 	int watch_events;          /* events on this watch so far */
 	int no_watchlist;          /* the server refused sendInitialEvents: plain watches only */
-	struct kx__call *watch;     /* the watch on the pod: libcurl in this loop */
+	struct kx__call *watch;     /* the watch on the pod (pinned) or the target's pods: in this loop */
 	struct kx__pod_resolver *resolver; /* choosing a pod again, in this loop */
 	int listening;
 	int reconnecting;
 	int tries;
 	struct kx_timer reconnect;
+	/* balancing */
+	unsigned long long conn_ids;
+	unsigned rr;               /* round robin among equally loaded endpoints */
+	int nready_seen;           /* some endpoint was Ready (for the "no endpoint" notice) */
+	struct kx_timer sweep;     /* frees drained and broken sessions outside their callbacks */
+	struct kx_timer retry;     /* connections waiting for an endpoint try again */
 };
-
 kx_err kx_pf_parse_spec(const char *spec, int *local, int *remote, char *remote_name, size_t nn,
 			struct kx_errbuf *eb)
 {
@@ -156,16 +189,65 @@ static void event(struct pf *p, enum kx_pf_event ev, const char *addr, int local
 		p->opts->on_event(p->opts->ud, ev, addr, local, remote, msg);
 }
 
-static void flush(struct pf *p)
+static long long mono_ms(void)
 {
-	if (p->conn && p->spdy && kx_spdy_pending(p->spdy))
-		kx__upconn_want_write(p->conn);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct pf_conn *conn_by_stream(struct pf *p, uint32_t id)
+static void flush(struct pf_sess *s)
 {
-	for (struct pf_conn *c = p->conns; c; c = c->next)
-		if (!c->closing && !c->pending && (c->err_id == id || c->data_id == id))
+	if (s && s->conn && s->spdy && kx_spdy_pending(s->spdy))
+		kx__upconn_want_write(s->conn);
+}
+
+/* on_conn: the connection's pod is chosen (s), or it ends without one (NULL). */
+static void conn_opened(struct pf_conn *c, struct pf_sess *s)
+{
+	struct pf *p = c->pf;
+	if (c->opened)
+		return;
+	c->opened = 1;
+	if (s)
+		snprintf(c->pod, sizeof c->pod, "%s", s->pod);
+	if (!p->opts->on_conn)
+		return;
+	struct kx_pf_conn_event e = {.id = c->id, .peer = c->peer, .address = c->address,
+				     .local = c->local, .remote = c->remote,
+				     .pod = c->pod[0] ? c->pod : NULL};
+	p->opts->on_conn(p->opts->ud, &e);
+}
+
+static void conn_ended(struct pf_conn *c)
+{
+	struct pf *p = c->pf;
+	conn_opened(c, NULL);
+	if (!p->opts->on_conn)
+		return;
+	char msg[1024] = "";
+	const char *end = c->end;
+	if (!end)
+		end = p->done ? "shutdown" : c->local_eof && c->remote_fin ? "done" : "reset";
+	if (!strcmp(end, "error")) {
+		size_t n = KX_MIN(c->err_text.len, sizeof msg - 1);
+		while (n && (c->err_text.data[n - 1] == '\n' || c->err_text.data[n - 1] == '\r'))
+			n--;
+		snprintf(msg, sizeof msg, "%.*s", (int)n, c->err_text.data ? c->err_text.data : "");
+	}
+	struct kx_pf_conn_event e = {.id = c->id, .closed = 1, .peer = c->peer, .address = c->address,
+				     .local = c->local, .remote = c->remote,
+				     .pod = c->pod[0] ? c->pod : NULL,
+				     .bytes_from_client = c->bytes_in, .bytes_to_client = c->bytes_out,
+				     .duration_ms = mono_ms() - c->t_open, .end = end,
+				     .message = msg[0] ? msg : NULL};
+	p->opts->on_conn(p->opts->ud, &e);
+}
+
+static struct pf_conn *conn_by_stream(struct pf_sess *s, uint32_t id)
+{
+	for (struct pf_conn *c = s->pf->conns; c; c = c->next)
+		if (c->s == s && !c->closing && !c->pending && (c->err_id == id || c->data_id == id))
 			return c;
 	return NULL;
 }
@@ -181,22 +263,34 @@ static void set_paused(struct pf_conn *c, int paused)
 /* Forget a connection: reset its live streams, let the loop close the socket. */
 static void conn_close(struct pf_conn *c)
 {
-	struct pf *p = c->pf;
+	struct pf_sess *s = c->s;
 	if (c->closing)
 		return;
 	c->closing = 1;
-	if (p->spdy) {
-		if (kx_spdy_stream_alive(p->spdy, c->data_id))
-			kx_spdy_reset(p->spdy, c->data_id, KX_SPDY_CANCEL, NULL);
-		if (kx_spdy_stream_alive(p->spdy, c->err_id))
-			kx_spdy_reset(p->spdy, c->err_id, KX_SPDY_CANCEL, NULL);
-		flush(p);
+	if (s && s->spdy && !c->pending) {
+		if (kx_spdy_stream_alive(s->spdy, c->data_id))
+			kx_spdy_reset(s->spdy, c->data_id, KX_SPDY_CANCEL, NULL);
+		if (kx_spdy_stream_alive(s->spdy, c->err_id))
+			kx_spdy_reset(s->spdy, c->err_id, KX_SPDY_CANCEL, NULL);
+		flush(s);
 	}
 	if (c->io.h) {
 		/* End it for the local peer now, not at the end of the loop's turn. */
 		shutdown(kx__io_fd(&c->io), SHUT_RDWR);
 		kx__io_close(&c->io);
 	}
+}
+
+static void conn_unassign(struct pf_conn *c)
+{
+	struct pf_sess *s = c->s;
+	if (!s)
+		return;
+	c->s = NULL;
+	s->nconns--;
+	/* A drained endpoint (no longer Ready, or gone) lets its session go. */
+	if (!s->nconns && s != s->pf->pin && (!s->ready || s->gone || s->broken))
+		kx__timer_arm(s->pf->loop, &s->pf->sweep, 0);
 }
 
 static void conn_free(struct pf_conn *c)
@@ -207,6 +301,8 @@ static void conn_free(struct pf_conn *c)
 			*pp = c->next;
 			break;
 		}
+	conn_ended(c);
+	conn_unassign(c);
 	kx__task_cancel(p->loop, &c->drain);
 	kx_buf_free(&c->to_local);
 	kx_buf_free(&c->err_text);
@@ -221,15 +317,18 @@ static void conn_maybe_done(struct pf_conn *c)
 		conn_close(c);
 }
 
-static void session_flow(struct pf *p)
+static void session_flow(struct pf_sess *s)
 {
+	if (!s)
+		return;
 	size_t queued = 0;
-	for (struct pf_conn *c = p->conns; c; c = c->next)
-		queued = queued > c->to_local.len ? queued : c->to_local.len;
+	for (struct pf_conn *c = s->pf->conns; c; c = c->next)
+		if (c->s == s)
+			queued = queued > c->to_local.len ? queued : c->to_local.len;
 	int pause = queued >= PF_TO_LOCAL_MAX;
-	if (pause != p->session_paused && p->conn) {
-		kx__upconn_pause_read(p->conn, pause);
-		p->session_paused = pause;
+	if (pause != s->session_paused && s->conn) {
+		kx__upconn_pause_read(s->conn, pause);
+		s->session_paused = pause;
 	}
 }
 
@@ -238,7 +337,7 @@ static int conn_drain(struct pf_conn *c)
 {
 	if (!c->io.h) {
 		kx_buf_clear(&c->to_local); /* the local socket is gone (waiting for the error stream) */
-		session_flow(c->pf);
+		session_flow(c->s);
 		return 0;
 	}
 	while (c->to_local.len) {
@@ -249,12 +348,15 @@ static int conn_drain(struct pf_conn *c)
 			return 0;
 		}
 		if (n < 0) {
+			if (!c->end)
+				c->end = "reset";
 			conn_close(c); /* the local client went away */
 			return -1;
 		}
+		c->bytes_out += (size_t)n;
 		kx_buf_consume(&c->to_local, (size_t)n);
 	}
-	session_flow(c->pf);
+	session_flow(c->s);
 	if (c->remote_fin && !c->write_shut) {
 		shutdown(kx__io_fd(&c->io), SHUT_WR);
 		c->write_shut = 1;
@@ -265,10 +367,10 @@ static int conn_drain(struct pf_conn *c)
 
 static void conn_read(struct pf_conn *c)
 {
-	struct pf *p = c->pf;
+	struct pf_sess *s = c->s;
 	char buf[PF_READ_CHUNK];
-	size_t room = p->spdy ? KX_MIN(kx_spdy_write_room(p->spdy), sizeof buf) : 0;
-	if (!c->data_ready || room < 1024 || kx_spdy_pending(p->spdy) > KX_SPDY_DEFAULT_QUEUE_CAP / 2) {
+	size_t room = s && s->spdy ? KX_MIN(kx_spdy_write_room(s->spdy), sizeof buf) : 0;
+	if (!c->data_ready || room < 1024 || kx_spdy_pending(s->spdy) > KX_SPDY_DEFAULT_QUEUE_CAP / 2) {
 		set_paused(c, 1);
 		return;
 	}
@@ -278,19 +380,22 @@ static void conn_read(struct pf_conn *c)
 	if (n <= 0) {
 		/* Local EOF (or reset): half-close toward the pod. */
 		if (n < 0) {
+			if (!c->end)
+				c->end = "reset";
 			conn_close(c);
 			return;
 		}
 		set_paused(c, 1);
 		c->local_eof = 1;
-		kx_spdy_close_stream(p->spdy, c->data_id, NULL);
-		flush(p);
+		kx_spdy_close_stream(s->spdy, c->data_id, NULL);
+		flush(s);
 		conn_maybe_done(c);
 		return;
 	}
-	if (kx_spdy_write(p->spdy, c->data_id, buf, (size_t)n, NULL))
+	c->bytes_in += (size_t)n;
+	if (kx_spdy_write(s->spdy, c->data_id, buf, (size_t)n, NULL))
 		conn_close(c);
-	flush(p);
+	flush(s);
 }
 
 /* The local socket closed (the client left, or both halves are shut: a
@@ -301,16 +406,17 @@ static void conn_read(struct pf_conn *c)
 static int conn_awaits_error(struct pf_conn *c)
 {
 	struct pf *p = c->pf;
-	if (p->done || c->closing || c->pending || c->err_done || !p->spdy ||
-	    !kx_spdy_stream_alive(p->spdy, c->err_id))
+	struct pf_sess *s = c->s;
+	if (p->done || c->closing || c->pending || c->err_done || !s || !s->spdy ||
+	    !kx_spdy_stream_alive(s->spdy, c->err_id))
 		return 0;
 	c->orphan = 1;
 	kx_buf_clear(&c->to_local);
-	session_flow(p);
-	if (!c->local_eof && kx_spdy_stream_alive(p->spdy, c->data_id)) {
+	session_flow(s);
+	if (!c->local_eof && kx_spdy_stream_alive(s->spdy, c->data_id)) {
 		c->local_eof = 1;
-		kx_spdy_close_stream(p->spdy, c->data_id, NULL);
-		flush(p);
+		kx_spdy_close_stream(s->spdy, c->data_id, NULL);
+		flush(s);
 	}
 	return 1;
 }
@@ -345,51 +451,132 @@ static void drain_task(void *ud)
 		conn_drain(c);
 }
 
-/* The queue drained: open connections that waited for room, and resume local
- * reading on every ready connection. */
-static void resume_all(struct pf *p)
+/* The session's queue drained: open its connections that waited for room, and
+ * resume local reading on every ready connection. */
+static void resume_all(struct pf_sess *s)
 {
+	struct pf *p = s->pf;
 	for (struct pf_conn *c = p->conns; c; c = c->next) {
-		if (c->pending && !c->closing && !p->reconnecting && p->spdy && conn_open_streams(c) < 0)
+		if (c->s != s)
+			continue;
+		if (c->pending && !c->closing && !(s == p->pin && p->reconnecting) && s->spdy &&
+		    conn_open_streams(c) < 0)
 			conn_close(c);
 		if (c->data_ready && !c->closing && !c->local_eof)
 			set_paused(c, 0);
 	}
 }
 
-/* Open the connection's error and data streams on the current session.
+/* Open the connection's error and data streams on its session.
  * Returns 1 when the session's queue is full for now: the connection stays
  * pending and is opened when the queue drains (resume_all). */
 static int conn_open_streams(struct pf_conn *c)
 {
 	struct pf *p = c->pf;
+	struct pf_sess *s = c->s;
 	char port[16], req[16];
 	snprintf(port, sizeof port, "%d", c->remote);
-	snprintf(req, sizeof req, "%u", p->next_request++);
+	snprintf(req, sizeof req, "%u", s->next_request++);
 	/* The error stream is half-closed at once (FIN on SYN_STREAM: a FIN sent
 	 * before the reply would be dropped); the data stream carries the bytes. */
 	struct kx_spdy_pair eh[] = {{"streamtype", "error"}, {"port", port}, {"requestid", req}};
 	struct kx_spdy_pair dh[] = {{"streamtype", "data"}, {"port", port}, {"requestid", req}};
 	struct kx_errbuf eb2 = {0};
 	/* Both SYN_STREAMs must fit, or neither is sent (room for two small frames). */
-	if (kx_spdy_write_room(p->spdy) < 4096)
+	if (kx_spdy_write_room(s->spdy) < 4096)
 		return 1;
-	kx_err err = kx_spdy_open_stream(p->spdy, eh, 3, 1, &c->err_id, &eb2);
+	kx_err err = kx_spdy_open_stream(s->spdy, eh, 3, 1, &c->err_id, &eb2);
 	if (!err)
-		err = kx_spdy_open_stream(p->spdy, dh, 3, 0, &c->data_id, &eb2);
+		err = kx_spdy_open_stream(s->spdy, dh, 3, 0, &c->data_id, &eb2);
 	if (err) {
 		event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, eb2.msg);
 		return -1;
 	}
 	c->pending = 0;
-	flush(p);
+	flush(s);
 	return 0;
+}
+
+/* ---- balancing: choosing an endpoint per connection ---- */
+
+static kx_err sess_open(struct pf_sess *s, struct kx_errbuf *eb);
+
+/* The Ready endpoint with the fewest connections (round robin among equals),
+ * or NULL. Endpoints whose session just failed are skipped for a while. */
+static struct pf_sess *pick_endpoint(struct pf *p)
+{
+	long long now = mono_ms();
+	size_t n = 0, best = (size_t)-1;
+	for (struct pf_sess *s = p->sessions; s; s = s->next)
+		if (s->ready && !s->gone && !s->broken && s->backoff_until <= now) {
+			n++;
+			best = KX_MIN(best, s->nconns);
+		}
+	if (!n)
+		return NULL;
+	/* Among the least loaded, the one after the last chosen (by position). */
+	size_t k = 0, want = p->rr++;
+	size_t neq = 0;
+	for (struct pf_sess *s = p->sessions; s; s = s->next)
+		if (s->ready && !s->gone && !s->broken && s->backoff_until <= now && s->nconns == best)
+			neq++;
+	want %= neq;
+	for (struct pf_sess *s = p->sessions; s; s = s->next)
+		if (s->ready && !s->gone && !s->broken && s->backoff_until <= now && s->nconns == best &&
+		    k++ == want)
+			return s;
+	return NULL;
+}
+
+/* Give a waiting connection (no streams yet) to an endpoint: open its
+ * streams now if the session is up, or when it comes up. No Ready endpoint:
+ * it waits (the retry timer, or the next endpoint that turns Ready). */
+static void conn_assign(struct pf_conn *c)
+{
+	struct pf *p = c->pf;
+	struct pf_sess *s = pick_endpoint(p);
+	if (!s) {
+		kx__timer_arm(p->loop, &p->retry, 250);
+		return;
+	}
+	c->s = s;
+	s->nconns++;
+	event(p, KX_PF_CONN_POD, NULL, c->local, c->remote, s->pod);
+	conn_opened(c, s);
+	if (!s->conn) {
+		struct kx_errbuf eb2 = {0};
+		if (sess_open(s, &eb2)) {
+			s->broken = 1;
+			s->backoff_until = mono_ms() + 1000;
+			kx__timer_arm(p->loop, &p->sweep, 0);
+		}
+		return; /* opened in on_upgraded (or moved on by the sweep) */
+	}
+	if (s->spdy && conn_open_streams(c) < 0)
+		conn_close(c);
+}
+
+/* Connections without an endpoint: try again. */
+static void assign_waiting(struct pf *p)
+{
+	for (struct pf_conn *c = p->conns; c; c = c->next)
+		if (!c->s && c->pending && !c->closing)
+			conn_assign(c);
+}
+
+static void retry_fire(void *ud)
+{
+	struct pf *p = ud;
+	if (!p->done)
+		assign_waiting(p);
 }
 
 static void accept_one(struct pf_listener *l)
 {
 	struct pf *p = l->pf;
-	int fd = accept4(kx__io_fd(&l->io), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof peer;
+	int fd = accept4(kx__io_fd(&l->io), (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	int one = 1;
@@ -403,6 +590,10 @@ static void accept_one(struct pf_listener *l)
 	*c = (struct pf_conn){.pf = p, .local = l->local, .remote = l->remote, .pending = 1,
 			      .to_local = KX_BUF_INIT(PF_TO_LOCAL_MAX + PF_READ_CHUNK * 4),
 			      .err_text = KX_BUF_INIT(64 * 1024)};
+	c->id = ++p->conn_ids;
+	c->address = l->addr;
+	c->t_open = mono_ms();
+	kx__format_peer(&peer, c->peer, sizeof c->peer);
 	c->next = p->conns;
 	p->conns = c;
 	c->io = (struct kx_io){.fn = conn_cb, .owner = c};
@@ -415,8 +606,15 @@ static void accept_one(struct pf_listener *l)
 		return;
 	}
 	set_paused(c, 1); /* until the data stream's reply */
+	if (!p->pin) {
+		conn_assign(c);
+		return;
+	}
+	c->s = p->pin;
+	p->pin->nconns++;
+	conn_opened(c, p->pin);
 	/* While kx looks for a new pod, the connection waits for the new session. */
-	if (!p->reconnecting && p->spdy && conn_open_streams(c) < 0)
+	if (!p->reconnecting && p->pin->spdy && conn_open_streams(c) < 0)
 		conn_close(c);
 }
 
@@ -430,9 +628,9 @@ static void listener_cb(struct kx_io *io, enum kx_io_event ev)
 
 static void on_reply(void *ud, uint32_t stream, const struct kx_spdy_headers *h)
 {
-	struct pf *p = ud;
+	struct pf_sess *s = ud;
 	(void)h;
-	struct pf_conn *c = conn_by_stream(p, stream);
+	struct pf_conn *c = conn_by_stream(s, stream);
 	if (c && stream == c->data_id) {
 		c->data_ready = 1;
 		set_paused(c, 0);
@@ -441,8 +639,8 @@ static void on_reply(void *ud, uint32_t stream, const struct kx_spdy_headers *h)
 
 static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
 {
-	struct pf *p = ud;
-	struct pf_conn *c = conn_by_stream(p, stream);
+	struct pf_sess *s = ud;
+	struct pf_conn *c = conn_by_stream(s, stream);
 	if (!c || c->closing)
 		return;
 	if (stream == c->err_id) {
@@ -458,13 +656,14 @@ static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
 	if (c->to_local.len >= PF_SEND_BATCH)
 		conn_drain(c);
 	else
-		kx__loop_defer(p->loop, &c->drain);
-	session_flow(p);
+		kx__loop_defer(s->pf->loop, &c->drain);
+	session_flow(s);
 }
 
-static void stream_ended(struct pf *p, uint32_t stream, int by_reset)
+static void stream_ended(struct pf_sess *s, uint32_t stream, int by_reset)
 {
-	struct pf_conn *c = conn_by_stream(p, stream);
+	struct pf *p = s->pf;
+	struct pf_conn *c = conn_by_stream(s, stream);
 	if (!c || c->closing)
 		return;
 	if (stream == c->err_id) {
@@ -477,6 +676,7 @@ static void stream_ended(struct pf *p, uint32_t stream, int by_reset)
 				n--;
 			snprintf(msg, sizeof msg, "%.*s", (int)n, c->err_text.data);
 			event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, msg);
+			c->end = "error";
 			conn_close(c);
 		} else if (c->data_reset || c->orphan) {
 			conn_close(c);
@@ -599,120 +799,6 @@ static kx_err start_listeners(struct pf *p)
 	return KX_OK;
 }
 
-/* ---- the connection to the API server ---- */
-
-static void ping_fire(void *ud)
-{
-	struct pf *p = ud;
-	if (p->spdy && !kx_spdy_ping(p->spdy, NULL, NULL))
-		flush(p);
-	kx__timer_arm(p->loop, &p->ping, PF_PING_MS);
-}
-
-static void start_watch(struct pf *p);
-
-static void on_upgraded(void *ud, const char *protocol)
-{
-	struct pf *p = ud;
-	char what[160];
-	snprintf(what, sizeof what, "%s (%s)", p->use_ws ? "websocket" : "spdy",
-		 protocol[0] ? protocol : "no protocol named");
-	event(p, KX_PF_CONNECTED, NULL, 0, 0, what);
-	kx_err err = kx_spdy_new(&spdy_callbacks, p, &p->spdy, p->eb);
-	if (!err && !p->listening) {
-		err = start_listeners(p);
-		if (!err) {
-			p->listening = 1;
-			event(p, KX_PF_READY, NULL, 0, 0, NULL);
-		}
-	}
-	if (err) {
-		pf_finish(p, err);
-		return;
-	}
-	if (p->reconnecting) {
-		p->reconnecting = 0;
-		p->tries = 0;
-		event(p, KX_PF_POD_RESUMED, NULL, 0, 0, p->pod);
-		for (struct pf_conn *c = p->conns; c; c = c->next)
-			if (c->pending && !c->closing && conn_open_streams(c) < 0)
-				conn_close(c);
-	}
-	start_watch(p);
-	kx__timer_arm(p->loop, &p->ping, PF_PING_MS);
-}
-
-static void on_refused(void *ud, int code, const char *body, size_t len)
-{
-	struct pf *p = ud;
-	if (p->use_ws && p->transport == KX_TRANSPORT_AUTO) {
-		/* Like kubectl: any failed WebSocket upgrade falls back to SPDY, which
-		 * then stays the transport of this forward. */
-		p->use_ws = 0;
-		kx__timer_arm(p->loop, &p->fallback, 0);
-		return;
-	}
-	if (p->reconnecting) {
-		/* The new pod is not ready for us yet (or went away again): retry. */
-		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
-		return;
-	}
-	struct kx_status st;
-	kx_status_decode(body, len, code, &st);
-	kx__client_set_status(p->client, &st);
-	pf_finish(p, kx__fail(p->eb, KX_ERR_API, "%s", st.message));
-}
-
-static void conn_data(void *ud, const void *data, size_t len)
-{
-	struct pf *p = ud;
-	if (p->done || !p->spdy)
-		return;
-	if (kx_spdy_feed(p->spdy, data, len, p->eb)) {
-		pf_finish(p, KX_ERR_PROTOCOL);
-		return;
-	}
-	flush(p);
-}
-
-static void conn_writable(void *ud)
-{
-	struct pf *p = ud;
-	kx__upconn_send_spdy(p->conn, p->spdy);
-	if (p->spdy && kx_spdy_pending(p->spdy) < KX_SPDY_DEFAULT_QUEUE_CAP / 4)
-		resume_all(p);
-}
-
-static void pod_lost(struct pf *p, const char *why);
-
-static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
-{
-	struct pf *p = ud;
-	if (p->done)
-		return;
-	if (p->reconnecting) {
-		/* A new session failed before it was up: try again shortly. */
-		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
-		return;
-	}
-	if (p->listening) {
-		/* The session broke after forwarding had started: kx carries on. */
-		pod_lost(p, ceb && ceb->msg[0] ? ceb->msg : "the connection to the pod was lost");
-		return;
-	}
-	if (err && err != KX_ERR_CLOSED && ceb->msg[0])
-		pf_finish(p, kx__fail(p->eb, err, "%s", ceb->msg));
-	else
-		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod"));
-}
-
-static const struct kx__up_callbacks conn_callbacks = {
-	.on_upgraded = on_upgraded,
-	.on_refused = on_refused,
-	.on_data = conn_data,
-	.on_writable = conn_writable,
-	.on_closed = conn_closed,
-};
 
 static void signal_cb(struct kx_io *io, enum kx_io_event ev)
 {
@@ -722,11 +808,13 @@ static void signal_cb(struct kx_io *io, enum kx_io_event ev)
 	struct signalfd_siginfo si;
 	while (read(kx__io_fd(io), &si, sizeof si) == (ssize_t)sizeof si) {
 		/* A clean end: tell the server, then stop. */
-		if (p->spdy) {
-			kx_spdy_goaway(p->spdy, KX_SPDY_GOAWAY_OK, NULL);
-			kx__upconn_send_spdy(p->conn, p->spdy);
+		for (struct pf_sess *s = p->sessions; s; s = s->next) {
+			if (s->spdy) {
+				kx_spdy_goaway(s->spdy, KX_SPDY_GOAWAY_OK, NULL);
+				kx__upconn_send_spdy(s->conn, s->spdy);
+			}
+			kx__upconn_close(s->conn);
 		}
-		kx__upconn_close(p->conn);
 		pf_finish(p, KX_OK);
 	}
 }
@@ -743,15 +831,407 @@ static kx_err start_signals(struct pf *p)
 	return kx__loop_signals(p->loop, &set, &p->old_mask, &p->signal_io, p->eb);
 }
 
-/* ---- survival: the pod goes away, kx finds another ---- */
+
+/* ---- the sessions to the API server ---- */
+
+static void ping_fire(void *ud)
+{
+	struct pf_sess *s = ud;
+	if (s->spdy && !kx_spdy_ping(s->spdy, NULL, NULL))
+		flush(s);
+	kx__timer_arm(s->pf->loop, &s->ping, PF_PING_MS);
+}
+
+static void start_watch(struct pf *p);
+static void sess_fail(struct pf_sess *s, const char *why);
+
+static void on_upgraded(void *ud, const char *protocol)
+{
+	struct pf_sess *s = ud;
+	struct pf *p = s->pf;
+	char what[160];
+	snprintf(what, sizeof what, "%s (%s)", s->use_ws ? "websocket" : "spdy",
+		 protocol[0] ? protocol : "no protocol named");
+	event(p, KX_PF_CONNECTED, NULL, 0, 0, what);
+	kx_err err = kx_spdy_new(&spdy_callbacks, s, &s->spdy, p->eb);
+	int first = !p->listening;
+	if (!err && !p->listening) {
+		err = start_listeners(p);
+		if (!err) {
+			p->listening = 1;
+			event(p, KX_PF_READY, NULL, 0, 0, NULL);
+			if (!p->pin)
+				event(p, KX_PF_ENDPOINT_READY, NULL, 0, 0, s->pod);
+		}
+	}
+	if (err) {
+		pf_finish(p, err);
+		return;
+	}
+	if (s == p->pin && p->reconnecting) {
+		p->reconnecting = 0;
+		p->tries = 0;
+		event(p, KX_PF_POD_RESUMED, NULL, 0, 0, s->pod);
+	}
+	for (struct pf_conn *c = p->conns; c; c = c->next)
+		if (c->s == s && c->pending && !c->closing && conn_open_streams(c) < 0)
+			conn_close(c);
+	if (s == p->pin || first)
+		start_watch(p);
+	kx__timer_arm(p->loop, &s->ping, PF_PING_MS);
+}
+
+static void on_refused(void *ud, int code, const char *body, size_t len)
+{
+	struct pf_sess *s = ud;
+	struct pf *p = s->pf;
+	if (s->use_ws && p->transport == KX_TRANSPORT_AUTO) {
+		/* Like kubectl: any failed WebSocket upgrade falls back to SPDY, which
+		 * then stays the transport of this forward. */
+		s->use_ws = p->use_ws = 0;
+		kx__timer_arm(p->loop, &s->fallback, 0);
+		return;
+	}
+	if (s == p->pin && p->reconnecting) {
+		/* The new pod is not ready for us yet (or went away again): retry. */
+		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
+		return;
+	}
+	struct kx_status st;
+	kx_status_decode(body, len, code, &st);
+	if (!p->pin && p->listening) {
+		sess_fail(s, st.message);
+		return;
+	}
+	kx__client_set_status(p->client, &st);
+	pf_finish(p, kx__fail(p->eb, KX_ERR_API, "%s", st.message));
+}
+
+static void conn_data(void *ud, const void *data, size_t len)
+{
+	struct pf_sess *s = ud;
+	struct pf *p = s->pf;
+	if (p->done || !s->spdy || s->broken)
+		return;
+	struct kx_errbuf eb2 = {0};
+	if (kx_spdy_feed(s->spdy, data, len, &eb2)) {
+		if (!p->pin && p->listening) {
+			sess_fail(s, eb2.msg);
+			return;
+		}
+		kx__fail(p->eb, KX_ERR_PROTOCOL, "%s", eb2.msg);
+		pf_finish(p, KX_ERR_PROTOCOL);
+		return;
+	}
+	flush(s);
+}
+
+static void conn_writable(void *ud)
+{
+	struct pf_sess *s = ud;
+	kx__upconn_send_spdy(s->conn, s->spdy);
+	if (s->spdy && kx_spdy_pending(s->spdy) < KX_SPDY_DEFAULT_QUEUE_CAP / 4)
+		resume_all(s);
+}
+
+static void pod_lost(struct pf *p, const char *why);
+
+static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
+{
+	struct pf_sess *s = ud;
+	struct pf *p = s->pf;
+	if (p->done)
+		return;
+	if (s == p->pin && p->reconnecting) {
+		/* A new session failed before it was up: try again shortly. */
+		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
+		return;
+	}
+	if (p->listening) {
+		/* The session broke after forwarding had started: kx carries on. */
+		const char *why = ceb && ceb->msg[0] ? ceb->msg : "the connection to the pod was lost";
+		if (p->pin)
+			pod_lost(p, why);
+		else
+			sess_fail(s, why);
+		return;
+	}
+	if (err && err != KX_ERR_CLOSED && ceb->msg[0])
+		pf_finish(p, kx__fail(p->eb, err, "%s", ceb->msg));
+	else
+		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod"));
+}
+
+static const struct kx__up_callbacks conn_callbacks = {
+	.on_upgraded = on_upgraded,
+	.on_refused = on_refused,
+	.on_data = conn_data,
+	.on_writable = conn_writable,
+	.on_closed = conn_closed,
+};
+
+/* Open a session to s->pod over the current transport. */
+static kx_err sess_open(struct pf_sess *s, struct kx_errbuf *eb)
+{
+	struct pf *p = s->pf;
+	static const char *const ws_protocols[] = {"SPDY/3.1+portforward.k8s.io"};
+	static const char *const spdy_protocols[] = {"portforward.k8s.io"};
+	struct kx_buf path = KX_BUF_INIT(1 << 16);
+	kx_err err = kx_buf_printf(&path, "%s/api/v1/namespaces/%s/pods/%s/portforward",
+				   p->ci.path_prefix, p->ns, s->pod);
+	if (!err) {
+		struct kx__up_request rq = {
+			.kind = s->use_ws ? KX_UP_WEBSOCKET : KX_UP_SPDY,
+			.path = path.data,
+			.protocols = s->use_ws ? ws_protocols : spdy_protocols,
+			.nprotocols = 1,
+		};
+		err = kx__upconn_open(p->loop, &p->ci, &rq, &conn_callbacks, s, &s->conn, eb);
+	} else {
+		kx__fail(eb, err, "port-forward: the request path does not fit");
+	}
+	kx_buf_free(&path);
+	return err;
+}
+
+/* Free the session (never from inside its own callbacks: timers do this). */
+static void sess_drop(struct pf_sess *s)
+{
+	kx__upconn_free(s->conn);
+	s->conn = NULL;
+	kx_spdy_free(s->spdy);
+	s->spdy = NULL;
+	s->session_paused = 0;
+	kx__timer_cancel(&s->ping);
+}
+
+/* Timer: the WebSocket tunnel was refused; the same request again over SPDY. */
+static void fallback_fire(void *ud)
+{
+	struct pf_sess *s = ud;
+	struct pf *p = s->pf;
+	if (p->done)
+		return;
+	sess_drop(s);
+	struct kx_errbuf eb2 = {0};
+	kx_err err = sess_open(s, p->listening || (s == p->pin && p->reconnecting) ? &eb2 : p->eb);
+	if (!err)
+		return;
+	if (s == p->pin && p->reconnecting)
+		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
+	else if (p->listening && !p->pin)
+		sess_fail(s, eb2.msg);
+	else
+		pf_finish(p, err);
+}
+
+static struct pf_sess *sess_new(struct pf *p, const char *pod, const char *uid)
+{
+	struct pf_sess *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	*s = (struct pf_sess){.pf = p, .use_ws = p->use_ws};
+	snprintf(s->pod, sizeof s->pod, "%s", pod);
+	snprintf(s->uid, sizeof s->uid, "%s", uid ? uid : "");
+	s->fallback = (struct kx_timer){.fn = fallback_fire, .ud = s};
+	s->ping = (struct kx_timer){.fn = ping_fire, .ud = s};
+	s->next = p->sessions;
+	p->sessions = s;
+	return s;
+}
+
+static void sess_free(struct pf_sess *s)
+{
+	struct pf *p = s->pf;
+	for (struct pf_sess **pp = &p->sessions; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	sess_drop(s);
+	kx__timer_cancel(&s->fallback);
+	free(s);
+}
+
+/* ---- balancing: the target's pods, their sessions, drain ---- */
+
+/* The session s is lost: connections with streams on it cannot move and end;
+ * those still waiting for it (no streams yet) stay for its replacement, or
+ * with move_waiting go to another endpoint now. */
+static void end_open_conns(struct pf_sess *s, int move_waiting)
+{
+	for (struct pf_conn *c = s->pf->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->s != s)
+			continue;
+		if (c->pending && !c->closing) {
+			if (move_waiting) {
+				conn_unassign(c);
+				conn_assign(c);
+			}
+			continue;
+		}
+		if (!c->end)
+			c->end = "pod-lost";
+		conn_close(c);
+		if (c->orphan)
+			conn_free(c);
+	}
+}
+
+/* A balanced session broke (the pod went away, the kubelet or the API server
+ * restarted): its connections cannot move and end; connections still waiting
+ * for it go to another endpoint. The endpoint is skipped for a second. */
+static void sess_fail(struct pf_sess *s, const char *why)
+{
+	struct pf *p = s->pf;
+	if (s->broken)
+		return;
+	s->broken = 1;
+	s->backoff_until = mono_ms() + 1000;
+	event(p, KX_PF_SESSION_LOST, NULL, 0, 0, s->pod);
+	(void)why;
+	end_open_conns(s, 1);
+	kx__timer_arm(p->loop, &p->sweep, 0);
+}
+
+/* Timer: free drained and broken sessions (outside their callbacks). A broken
+ * session of a Ready pod keeps its record: the next connection opens anew. */
+static void sweep_fire(void *ud)
+{
+	struct pf *p = ud;
+	for (struct pf_sess *s = p->sessions, *next; s; s = next) {
+		next = s->next;
+		if (s == p->pin)
+			continue;
+		if (s->broken) {
+			if (s->nconns)
+				continue;
+			sess_drop(s);
+			s->broken = 0;
+		}
+		if (!s->nconns && (s->gone || !s->ready) && s->conn) {
+			/* Drained: its last connection finished. */
+			if (s->spdy) {
+				kx_spdy_goaway(s->spdy, KX_SPDY_GOAWAY_OK, NULL);
+				kx__upconn_send_spdy(s->conn, s->spdy);
+			}
+			sess_drop(s);
+		}
+		if (!s->nconns && s->gone && !s->conn)
+			sess_free(s);
+	}
+	assign_waiting(p);
+}
+
+static struct pf_sess *sess_find(struct pf *p, const char *pod)
+{
+	for (struct pf_sess *s = p->sessions; s; s = s->next)
+		if (!s->gone && !strcmp(s->pod, pod))
+			return s;
+	return NULL;
+}
+
+static int endpoint_ready(const cJSON *pod)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
+	return !cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp") &&
+	       !strcmp(kx_pod_phase(pod), "Running") && kx_pod_is_ready(pod);
+}
+
+/* One event of the watch on the target's pods: endpoints come and go. */
+static int endpoints_event(void *ud, const char *type, const cJSON *obj)
+{
+	struct pf *p = ud;
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
+	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
+	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
+	if (!strcmp(type, "ERROR")) {
+		p->rv[0] = '\0'; /* e.g. 410 Gone: the next watch starts from the current state */
+		return 0;
+	}
+	if (rv)
+		snprintf(p->rv, sizeof p->rv, "%s", rv);
+	if (!name || !strcmp(type, "BOOKMARK"))
+		return 0;
+	struct pf_sess *s = sess_find(p, name);
+	if (s && uid && s->uid[0] && strcmp(s->uid, uid)) {
+		/* Another pod of the same name: the old one is gone. */
+		s->gone = 1;
+		s->ready = 0;
+		event(p, KX_PF_ENDPOINT_GONE, NULL, 0, 0, s->pod);
+		kx__timer_arm(p->loop, &p->sweep, 0);
+		s = NULL;
+	}
+	int ready = strcmp(type, "DELETED") && endpoint_ready(obj);
+	if (!s && !ready)
+		return 0;
+	if (!s && !(s = sess_new(p, name, uid)))
+		return 0;
+	if (!s->uid[0] && uid)
+		snprintf(s->uid, sizeof s->uid, "%s", uid);
+	if (!strcmp(type, "DELETED")) {
+		s->gone = 1;
+		if (s->ready)
+			event(p, KX_PF_ENDPOINT_GONE, NULL, 0, 0, s->pod);
+		s->ready = 0;
+		kx__timer_arm(p->loop, &p->sweep, 0);
+		return 0;
+	}
+	if (ready != s->ready) {
+		s->ready = ready;
+		event(p, ready ? KX_PF_ENDPOINT_READY : KX_PF_ENDPOINT_GONE, NULL, 0, 0, s->pod);
+		if (ready) {
+			s->backoff_until = 0;
+			assign_waiting(p);
+		} else {
+			/* No new connections; the open ones finish (drain). */
+			kx__timer_arm(p->loop, &p->sweep, 0);
+		}
+	}
+	return 0;
+}
+
+static void endpoints_watch_end(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
+{
+	struct pf *p = ud;
+	(void)err;
+	(void)body;
+	(void)eb;
+	/* Watches end (server timeouts, restarts): a new one starts from the timer. */
+	if (!p->done)
+		kx__timer_arm(p->loop, &p->reconnect, 1000);
+}
+
+/* Watch the pods of the target's selector. Without a resourceVersion the
+ * server first sends every current pod as ADDED: that is the endpoint list. */
+static void start_endpoints_watch(struct pf *p)
+{
+	struct kx_buf path = KX_BUF_INIT(1 << 16);
+	kx_err err = kx_buf_printf(&path, "/api/v1/namespaces/%s/pods?watch=1", p->ns);
+	if (!err)
+		err = kx_buf_query(&path, "labelSelector", p->opts->balance_selector);
+	if (!err && p->rv[0])
+		err = kx_buf_query(&path, "resourceVersion", p->rv);
+	struct kx_errbuf eb2 = {0};
+	kx__call_free(p->watch);
+	p->watch = NULL;
+	struct kx_request rq = {.method = "GET", .path = path.data, .timeout_ms = -1};
+	if (!err)
+		kx__client_start(p->client, p->loop, &rq, endpoints_event, p, endpoints_watch_end, p, &p->watch, &eb2);
+	kx_buf_free(&path);
+}
+
+/* ---- survival (pinned): the pod goes away, kx finds another ---- */
 
 static void start_session(struct pf *p);
-static void drop_session(struct pf *p);
 static void resolved(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *eb);
 
 static int watch_event(void *ud, const char *type, const cJSON *obj)
 {
 	struct pf *p = ud;
+	struct pf_sess *s = p->pin;
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
 	p->watch_events++;
@@ -768,7 +1248,7 @@ static int watch_event(void *ud, const char *type, const cJSON *obj)
 		return 0;
 	}
 	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
-	int same = name && !strcmp(name, p->pod) && (!p->uid[0] || (uid && !strcmp(uid, p->uid)));
+	int same = name && !strcmp(name, s->pod) && (!s->uid[0] || (uid && !strcmp(uid, s->uid)));
 	if (p->initial && same)
 		p->initial_seen = 1;
 	if (!strcmp(type, "ERROR")) {
@@ -776,7 +1256,7 @@ static int watch_event(void *ud, const char *type, const cJSON *obj)
 		p->rv[0] = '\0';
 		return 0;
 	}
-	if (!name || strcmp(name, p->pod) || p->reconnecting)
+	if (!name || strcmp(name, s->pod) || p->reconnecting)
 		return 0;
 	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
 	if (rv)
@@ -813,11 +1293,15 @@ static void watch_end(void *ud, kx_err err, const struct kx_buf *body, const str
 
 static void start_watch(struct pf *p)
 {
+	if (!p->pin) {
+		start_endpoints_watch(p);
+		return;
+	}
 	if (!p->opts->resolve_target && !p->opts->exit_on_pod_loss)
 		return; /* kubectl's behaviour: only the session matters */
 	struct kx_buf path = KX_BUF_INIT(1 << 16);
 	char sel[300];
-	snprintf(sel, sizeof sel, "metadata.name=%s", p->pod);
+	snprintf(sel, sizeof sel, "metadata.name=%s", p->pin->pod);
 	kx_err err = kx_buf_printf(&path, "/api/v1/namespaces/%s/pods?watch=1", p->ns);
 	if (!err)
 		err = kx_buf_query(&path, "fieldSelector", sel);
@@ -846,20 +1330,13 @@ static void pod_lost(struct pf *p, const char *why)
 	if (p->done || p->reconnecting)
 		return;
 	if (!p->opts->resolve_target || p->opts->exit_on_pod_loss) {
-		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod %s (%s)", p->pod, why));
+		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod %s (%s)", p->pin->pod, why));
 		return;
 	}
 	p->reconnecting = 1;
 	event(p, KX_PF_POD_LOST, NULL, 0, 0, why);
 	/* Connections on the old session cannot move: close them. New ones wait. */
-	for (struct pf_conn *c = p->conns, *next; c; c = next) {
-		next = c->next;
-		if (c->pending)
-			continue;
-		conn_close(c);
-		if (c->orphan)
-			conn_free(c);
-	}
+	end_open_conns(p->pin, 0);
 	kx__timer_arm(p->loop, &p->reconnect, 0);
 }
 
@@ -876,7 +1353,7 @@ static void reconnect_fire(void *ud)
 	}
 	kx__call_free(p->watch);
 	p->watch = NULL;
-	drop_session(p);
+	sess_drop(p->pin);
 	if (++p->tries > PF_RECONNECT_TRIES) {
 		pf_finish(p, kx__fail(p->eb, KX_ERR_CLOSED, "lost connection to pod: gave up after %d attempts",
 				      PF_RECONNECT_TRIES));
@@ -907,9 +1384,9 @@ static void resolved(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *e
 			const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
 			const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
 			const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
-			snprintf(p->pod, sizeof p->pod, "%s", name);
+			snprintf(p->pin->pod, sizeof p->pin->pod, "%s", name);
 			snprintf(p->rv, sizeof p->rv, "%s", rv ? rv : "");
-			snprintf(p->uid, sizeof p->uid, "%s", uid ? uid : "");
+			snprintf(p->pin->uid, sizeof p->pin->uid, "%s", uid ? uid : "");
 		} else {
 			err = KX_ERR_NOT_FOUND;
 			why[0] = '\0';
@@ -933,62 +1410,14 @@ static void resolved(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *e
 		start_session(p);
 }
 
-/* Open a session to p->pod over the current transport. */
-static kx_err open_session(struct pf *p, struct kx_errbuf *eb)
-{
-	static const char *const ws_protocols[] = {"SPDY/3.1+portforward.k8s.io"};
-	static const char *const spdy_protocols[] = {"portforward.k8s.io"};
-	struct kx_buf path = KX_BUF_INIT(1 << 16);
-	kx_err err = kx_buf_printf(&path, "%s/api/v1/namespaces/%s/pods/%s/portforward",
-				   p->ci.path_prefix, p->ns, p->pod);
-	if (!err) {
-		struct kx__up_request rq = {
-			.kind = p->use_ws ? KX_UP_WEBSOCKET : KX_UP_SPDY,
-			.path = path.data,
-			.protocols = p->use_ws ? ws_protocols : spdy_protocols,
-			.nprotocols = 1,
-		};
-		err = kx__upconn_open(p->loop, &p->ci, &rq, &conn_callbacks, p, &p->conn, eb);
-	} else {
-		kx__fail(eb, err, "port-forward: the request path does not fit");
-	}
-	kx_buf_free(&path);
-	return err;
-}
-
-/* Free the session (never from inside its own callbacks: timers do this). */
-static void drop_session(struct pf *p)
-{
-	kx__upconn_free(p->conn);
-	p->conn = NULL;
-	kx_spdy_free(p->spdy);
-	p->spdy = NULL;
-	p->session_paused = 0;
-}
-
 static void start_session(struct pf *p)
 {
 	struct kx_errbuf eb2 = {0};
-	if (open_session(p, &eb2)) {
+	p->pin->use_ws = p->use_ws;
+	if (sess_open(p->pin, &eb2)) {
 		/* Try again shortly: the API server may be restarting. */
 		kx__timer_arm(p->loop, &p->reconnect, 500L * p->tries);
 	}
-}
-
-/* Timer: the WebSocket tunnel was refused; the same request again over SPDY. */
-static void fallback_fire(void *ud)
-{
-	struct pf *p = ud;
-	if (p->done)
-		return;
-	drop_session(p);
-	if (p->reconnecting) {
-		start_session(p);
-		return;
-	}
-	kx_err err = open_session(p, p->eb);
-	if (err)
-		pf_finish(p, err);
 }
 
 kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struct kx_errbuf *eb)
@@ -999,25 +1428,31 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 	if (!p)
 		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
 	*p = (struct pf){.client = c, .opts = opts, .eb = eb,
-			 .ns = opts->namespace_ ? opts->namespace_ : kx_client_namespace(c),
-			 .next_request = 0};
-	p->ping = (struct kx_timer){.fn = ping_fire, .ud = p};
+			 .ns = opts->namespace_ ? opts->namespace_ : kx_client_namespace(c)};
 	p->reconnect = (struct kx_timer){.fn = reconnect_fire, .ud = p};
-	p->fallback = (struct kx_timer){.fn = fallback_fire, .ud = p};
+	p->sweep = (struct kx_timer){.fn = sweep_fire, .ud = p};
+	p->retry = (struct kx_timer){.fn = retry_fire, .ud = p};
 	p->transport = opts->transport;
 	p->use_ws = p->transport != KX_TRANSPORT_SPDY;
-	snprintf(p->pod, sizeof p->pod, "%s", opts->pod);
-	if (opts->pod_resource_version)
+	if (opts->pod_resource_version && !opts->balance_selector)
 		snprintf(p->rv, sizeof p->rv, "%s", opts->pod_resource_version);
-	if (opts->pod_uid)
-		snprintf(p->uid, sizeof p->uid, "%s", opts->pod_uid);
-	kx_err err = kx__client_conn_info(c, &p->ci, eb);
+	/* The first session goes to the pod the caller resolved: forwarding starts
+	 * (listeners open) once it is up, as kubectl's does. Balancing then adds
+	 * the target's other Ready pods from the watch. */
+	struct pf_sess *first = sess_new(p, opts->pod, opts->pod_uid);
+	kx_err err = first ? KX_OK : kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	if (first && !opts->balance_selector)
+		p->pin = first;
+	else if (first)
+		first->ready = 1;
+	if (!err)
+		err = kx__client_conn_info(c, &p->ci, eb);
 	if (!err)
 		err = kx__loop_new(&p->loop, eb);
 	if (!err && opts->handle_signals)
 		err = start_signals(p);
 	if (!err)
-		err = open_session(p, eb);
+		err = sess_open(first, eb);
 	if (!err) {
 		kx__loop_run(p->loop);
 		err = p->err;
@@ -1027,7 +1462,8 @@ kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struc
 		conn_free(p->conns);
 	kx__call_free(p->watch);
 	kx__pod_resolver_free(p->resolver);
-	drop_session(p);
+	while (p->sessions)
+		sess_free(p->sessions);
 	if (p->mask_saved)
 		sigprocmask(SIG_SETMASK, &p->old_mask, NULL);
 	kx__memzero(&p->ci.creds, sizeof p->ci.creds);

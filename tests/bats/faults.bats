@@ -6,17 +6,13 @@
 # bounded; the cluster is put back in teardown whatever happened.
 
 setup() {
-	load helpers
 	load pf_helpers
-	need_cluster
-	PF_OUT=$BATS_TEST_TMPDIR/pf.out
-	PF_ERR=$BATS_TEST_TMPDIR/pf.err
+	pf_setup
 	TMUX_SOCK="kx-faults-$$-$BATS_TEST_NUMBER"
 }
 
 teardown() {
-	[ -z "${PF_PID:-}" ] || kill -INT "$PF_PID" 2>/dev/null || true
-	[ -z "${PF_PID:-}" ] || wait "$PF_PID" 2>/dev/null || true
+	pf_teardown
 	tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
 	[ -z "${REVIVE_API:-}" ] || revive_apiserver
 	[ -z "${MNT:-}" ] || umount "$MNT" 2>/dev/null || true
@@ -63,6 +59,34 @@ echo_through() { # port text: the text back through the forward, trying for up t
 		PF_PID=
 		assert_equal "$rc" 0
 	done
+}
+
+@test "kube-apiserver killed -9 under a balanced deploy/ forward and restarted: new connections reach both pods again" {
+	# deploy/web balances over web-deploy-a and web-deploy-b (one session each);
+	# pod port 5 answers with the pod's name (whoami-client.py).
+	whoami() { timeout 60 python3 "$BATS_TEST_DIRNAME/whoami-client.py" "$1" --count 10 --size 16; }
+	start_pf deploy/web :5
+	p=$(local_port 5)
+	run whoami "$p"
+	assert_output "$(printf 'web-deploy-a 5\nweb-deploy-b 5\nconns 10 failed 0 bytes 160')"
+	REVIVE_API=1
+	"$KX_ROOT/tests/cluster/restart" kube-apiserver --kill
+	sleep 1
+	kill -0 "$PF_PID" || fail "kx exited when the API server died: $(cat "$PF_ERR")"
+	revive_apiserver
+	# the sessions broke with the API server; new ones open as connections come
+	for _ in $(seq 30); do
+		run whoami "$p"
+		[ "${lines[-1]}" = "conns 10 failed 0 bytes 160" ] && break
+		sleep 1
+	done
+	assert_output "$(printf 'web-deploy-a 5\nweb-deploy-b 5\nconns 10 failed 0 bytes 160')"
+	grep -q '^Lost the connection to pod web-deploy-' "$PF_ERR" || fail "no notice of the loss: $(cat "$PF_ERR")"
+	kill -INT "$PF_PID"
+	rc=0
+	wait "$PF_PID" || rc=$?
+	PF_PID=
+	assert_equal "$rc" 0
 }
 
 @test "kube-apiserver killed -9 mid-exec: exit 1 with a one-line error, not 0 (both transports)" {

@@ -1,7 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
 # Shared by the bats files that run `kx port-forward` in the background
-# (port_forward.bats, faults.bats). Each file's setup sets PF_OUT and PF_ERR;
-# its teardown ends PF_PID.
+# (port_forward.bats, port_forward_balance.bats, faults.bats). Each file's setup
+# calls pf_setup (PF_OUT, PF_ERR); its teardown calls pf_teardown (ends PF_PID).
+
+pf_setup() {
+	load helpers
+	need_cluster
+	PF_OUT=$BATS_TEST_TMPDIR/pf.out
+	PF_ERR=$BATS_TEST_TMPDIR/pf.err
+}
+
+pf_teardown() {
+	[ -z "${PF_PID:-}" ] || kill -INT "$PF_PID" 2>/dev/null || true
+	[ -z "${PF_PID:-}" ] || wait "$PF_PID" 2>/dev/null || true
+}
 
 # start_pf ARGS...: runs kx port-forward in the background and waits (up to
 # 10 s) for its "Forwarding from" lines; fails with kx's stderr otherwise.

@@ -6,16 +6,12 @@
 # kubectl where kubectl can do the same.
 
 setup() {
-	load helpers
 	load pf_helpers
-	need_cluster
-	PF_OUT=$BATS_TEST_TMPDIR/pf.out
-	PF_ERR=$BATS_TEST_TMPDIR/pf.err
+	pf_setup
 }
 
 teardown() {
-	[ -z "${PF_PID:-}" ] || kill -INT "$PF_PID" 2>/dev/null || true
-	[ -z "${PF_PID:-}" ] || wait "$PF_PID" 2>/dev/null || true
+	pf_teardown
 }
 
 @test "kubectl's messages: Forwarding from 127.0.0.1 and [::1], Handling connection for" {
@@ -199,8 +195,10 @@ echo_through() { # port text: the text back through the forward, within 15 s
 	timeout 15 socat -t 5 - "TCP:127.0.0.1:$1" <<<"$2"
 }
 
-@test "survival: the deployment's pods are replaced; new connections reach the new pod, kx never restarts" {
-	start_pf deploy/web :7
+@test "survival (--pin): the deployment's pods are replaced; new connections reach the new pod, kx never restarts" {
+	# --pin: one pod at a time, chosen again when it goes away (balancing, the
+	# default for deploy/, is tested in port_forward_balance.bats).
+	start_pf deploy/web :7 --pin
 	p=$(local_port 7)
 	assert_equal "$(echo_through "$p" before)" "before"
 	kubectl delete pod web-deploy-a web-deploy-b --wait=false >/dev/null
