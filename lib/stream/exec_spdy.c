@@ -22,7 +22,7 @@ static const char *const role_names[R_COUNT] = {"error", "stdin", "stdout", "std
 struct spdy_state {
 	struct kx__upconn *conn;
 	struct kx_exec_session *s;
-	struct kx_spdy *spdy;
+	struct kx__spdy *spdy;
 	int legacy;                   /* v1-v3 channel protocol: no Status on success */
 	uint32_t id[R_COUNT];         /* 0 = not opened */
 	int ended[R_COUNT];           /* FIN or reset seen */
@@ -35,7 +35,7 @@ struct spdy_state {
 
 static void flush(struct spdy_state *p)
 {
-	if (p->conn && p->spdy && kx_spdy_pending(p->spdy))
+	if (p->conn && p->spdy && kx__spdy_pending(p->spdy))
 		kx__upconn_want_write(p->conn);
 }
 
@@ -71,7 +71,7 @@ static void maybe_done(struct spdy_state *p)
 	kx__exec_end(s);
 }
 
-static void on_reply(void *ud, uint32_t stream, const struct kx_spdy_headers *h)
+static void on_reply(void *ud, uint32_t stream, const struct kx__spdy_headers *h)
 {
 	struct spdy_state *p = ud;
 	(void)stream;
@@ -137,7 +137,7 @@ static void on_goaway(void *ud, uint32_t last_good, uint32_t status)
 	(void)status;
 }
 
-static const struct kx_spdy_callbacks callbacks = {
+static const struct kx__spdy_callbacks callbacks = {
 	.on_reply = on_reply,
 	.on_data = on_data,
 	.on_fin = on_fin,
@@ -148,7 +148,7 @@ static const struct kx_spdy_callbacks callbacks = {
 static void ping_fire(void *ud)
 {
 	struct spdy_state *p = ud;
-	if (p->spdy && !kx_spdy_ping(p->spdy, NULL, NULL))
+	if (p->spdy && !kx__spdy_ping(p->spdy, NULL, NULL))
 		flush(p);
 	kx__timer_arm(p->s->loop, &p->ping, PING_MS);
 }
@@ -157,12 +157,12 @@ static kx_err open_streams(struct spdy_state *p)
 {
 	const struct kx_exec_opts *o = p->s->opts;
 	int want[R_COUNT] = {1, o->use_stdin, 1, !o->tty, o->tty};
-	kx_err err = kx_spdy_new(&callbacks, p, &p->spdy, p->s->eb);
+	kx_err err = kx__spdy_new(&callbacks, p, &p->spdy, p->s->eb);
 	for (int r = 0; !err && r < R_COUNT; r++) {
 		if (!want[r])
 			continue;
-		struct kx_spdy_pair h[] = {{"streamtype", role_names[r]}};
-		err = kx_spdy_open_stream(p->spdy, h, 1, 0, &p->id[r], p->s->eb);
+		struct kx__spdy_pair h[] = {{"streamtype", role_names[r]}};
+		err = kx__spdy_open_stream(p->spdy, h, 1, 0, &p->id[r], p->s->eb);
 		p->opened++;
 	}
 	flush(p);
@@ -192,7 +192,7 @@ static void conn_data(void *ud, const void *data, size_t len)
 	struct kx_exec_session *s = p->s;
 	if (s->done || !p->spdy)
 		return;
-	if (kx_spdy_feed(p->spdy, data, len, s->eb)) {
+	if (kx__spdy_feed(p->spdy, data, len, s->eb)) {
 		kx__exec_finish(s, KX_ERR_PROTOCOL);
 		return;
 	}
@@ -260,21 +260,21 @@ static void spdy_kick(struct kx_exec_session *s)
 			char js[64];
 			int n = kx__resize_json(js, sizeof js - 1, cols, rows);
 			js[n++] = '\n'; /* client-go writes the JSON with a newline */
-			kx_spdy_write(p->spdy, p->id[R_RESIZE], js, (size_t)n, NULL);
+			kx__spdy_write(p->spdy, p->id[R_RESIZE], js, (size_t)n, NULL);
 		}
 	}
 	if (p->id[R_STDIN]) {
-		while (s->stdin_buf.len && kx_spdy_pending(p->spdy) < KX_SPDY_DEFAULT_QUEUE_CAP / 2) {
-			size_t n = KX_MIN(s->stdin_buf.len, kx_spdy_write_room(p->spdy));
+		while (s->stdin_buf.len && kx__spdy_pending(p->spdy) < KX_SPDY_DEFAULT_QUEUE_CAP / 2) {
+			size_t n = KX_MIN(s->stdin_buf.len, kx__spdy_write_room(p->spdy));
 			n = KX_MIN(n, (size_t)KX_SPDY_MAX_DATA_FRAME);
-			if (!n || kx_spdy_write(p->spdy, p->id[R_STDIN], s->stdin_buf.data, n, NULL))
+			if (!n || kx__spdy_write(p->spdy, p->id[R_STDIN], s->stdin_buf.data, n, NULL))
 				break;
 			kx_buf_consume(&s->stdin_buf, n);
 		}
 		kx__exec_stdin_flow(s);
 		if (s->stdin_eof && !s->stdin_buf.len && !p->stdin_fin_sent) {
 			p->stdin_fin_sent = 1;
-			kx_spdy_close_stream(p->spdy, p->id[R_STDIN], NULL);
+			kx__spdy_close_stream(p->spdy, p->id[R_STDIN], NULL);
 		}
 	}
 	flush(p);
@@ -311,7 +311,7 @@ static void spdy_cleanup(struct kx_exec_session *s)
 		return;
 	kx__timer_cancel(&p->ping);
 	kx__upconn_free(p->conn);
-	kx_spdy_free(p->spdy);
+	kx__spdy_free(p->spdy);
 	kx_buf_free(&p->status);
 	free(p);
 	s->transport = NULL;

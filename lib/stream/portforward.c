@@ -52,7 +52,7 @@ struct pf_sess {
 	char pod[256];
 	char uid[64];
 	struct kx__upconn *conn;
-	struct kx_spdy *spdy;
+	struct kx__spdy *spdy;
 	int use_ws;                /* this session: the WebSocket tunnel (else SPDY directly) */
 	struct kx_timer fallback;
 	struct kx_timer ping;
@@ -198,7 +198,7 @@ static long long mono_ms(void)
 
 static void flush(struct pf_sess *s)
 {
-	if (s && s->conn && s->spdy && kx_spdy_pending(s->spdy))
+	if (s && s->conn && s->spdy && kx__spdy_pending(s->spdy))
 		kx__upconn_want_write(s->conn);
 }
 
@@ -268,10 +268,10 @@ static void conn_close(struct pf_conn *c)
 		return;
 	c->closing = 1;
 	if (s && s->spdy && !c->pending) {
-		if (kx_spdy_stream_alive(s->spdy, c->data_id))
-			kx_spdy_reset(s->spdy, c->data_id, KX_SPDY_CANCEL, NULL);
-		if (kx_spdy_stream_alive(s->spdy, c->err_id))
-			kx_spdy_reset(s->spdy, c->err_id, KX_SPDY_CANCEL, NULL);
+		if (kx__spdy_stream_alive(s->spdy, c->data_id))
+			kx__spdy_reset(s->spdy, c->data_id, KX_SPDY_CANCEL, NULL);
+		if (kx__spdy_stream_alive(s->spdy, c->err_id))
+			kx__spdy_reset(s->spdy, c->err_id, KX_SPDY_CANCEL, NULL);
 		flush(s);
 	}
 	if (c->io.h) {
@@ -369,8 +369,8 @@ static void conn_read(struct pf_conn *c)
 {
 	struct pf_sess *s = c->s;
 	char buf[PF_READ_CHUNK];
-	size_t room = s && s->spdy ? KX_MIN(kx_spdy_write_room(s->spdy), sizeof buf) : 0;
-	if (!c->data_ready || room < 1024 || kx_spdy_pending(s->spdy) > KX_SPDY_DEFAULT_QUEUE_CAP / 2) {
+	size_t room = s && s->spdy ? KX_MIN(kx__spdy_write_room(s->spdy), sizeof buf) : 0;
+	if (!c->data_ready || room < 1024 || kx__spdy_pending(s->spdy) > KX_SPDY_DEFAULT_QUEUE_CAP / 2) {
 		set_paused(c, 1);
 		return;
 	}
@@ -387,13 +387,13 @@ static void conn_read(struct pf_conn *c)
 		}
 		set_paused(c, 1);
 		c->local_eof = 1;
-		kx_spdy_close_stream(s->spdy, c->data_id, NULL);
+		kx__spdy_close_stream(s->spdy, c->data_id, NULL);
 		flush(s);
 		conn_maybe_done(c);
 		return;
 	}
 	c->bytes_in += (size_t)n;
-	if (kx_spdy_write(s->spdy, c->data_id, buf, (size_t)n, NULL))
+	if (kx__spdy_write(s->spdy, c->data_id, buf, (size_t)n, NULL))
 		conn_close(c);
 	flush(s);
 }
@@ -408,14 +408,14 @@ static int conn_awaits_error(struct pf_conn *c)
 	struct pf *p = c->pf;
 	struct pf_sess *s = c->s;
 	if (p->done || c->closing || c->pending || c->err_done || !s || !s->spdy ||
-	    !kx_spdy_stream_alive(s->spdy, c->err_id))
+	    !kx__spdy_stream_alive(s->spdy, c->err_id))
 		return 0;
 	c->orphan = 1;
 	kx_buf_clear(&c->to_local);
 	session_flow(s);
-	if (!c->local_eof && kx_spdy_stream_alive(s->spdy, c->data_id)) {
+	if (!c->local_eof && kx__spdy_stream_alive(s->spdy, c->data_id)) {
 		c->local_eof = 1;
-		kx_spdy_close_stream(s->spdy, c->data_id, NULL);
+		kx__spdy_close_stream(s->spdy, c->data_id, NULL);
 		flush(s);
 	}
 	return 1;
@@ -479,15 +479,15 @@ static int conn_open_streams(struct pf_conn *c)
 	snprintf(req, sizeof req, "%u", s->next_request++);
 	/* The error stream is half-closed at once (FIN on SYN_STREAM: a FIN sent
 	 * before the reply would be dropped); the data stream carries the bytes. */
-	struct kx_spdy_pair eh[] = {{"streamtype", "error"}, {"port", port}, {"requestid", req}};
-	struct kx_spdy_pair dh[] = {{"streamtype", "data"}, {"port", port}, {"requestid", req}};
+	struct kx__spdy_pair eh[] = {{"streamtype", "error"}, {"port", port}, {"requestid", req}};
+	struct kx__spdy_pair dh[] = {{"streamtype", "data"}, {"port", port}, {"requestid", req}};
 	struct kx_errbuf eb2 = {0};
 	/* Both SYN_STREAMs must fit, or neither is sent (room for two small frames). */
-	if (kx_spdy_write_room(s->spdy) < 4096)
+	if (kx__spdy_write_room(s->spdy) < 4096)
 		return 1;
-	kx_err err = kx_spdy_open_stream(s->spdy, eh, 3, 1, &c->err_id, &eb2);
+	kx_err err = kx__spdy_open_stream(s->spdy, eh, 3, 1, &c->err_id, &eb2);
 	if (!err)
-		err = kx_spdy_open_stream(s->spdy, dh, 3, 0, &c->data_id, &eb2);
+		err = kx__spdy_open_stream(s->spdy, dh, 3, 0, &c->data_id, &eb2);
 	if (err) {
 		event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, eb2.msg);
 		return -1;
@@ -626,7 +626,7 @@ static void listener_cb(struct kx_io *io, enum kx_io_event ev)
 
 /* ---- the SPDY session's events ---- */
 
-static void on_reply(void *ud, uint32_t stream, const struct kx_spdy_headers *h)
+static void on_reply(void *ud, uint32_t stream, const struct kx__spdy_headers *h)
 {
 	struct pf_sess *s = ud;
 	(void)h;
@@ -710,7 +710,7 @@ static void on_reset(void *ud, uint32_t stream, uint32_t status, int by_peer)
 	stream_ended(ud, stream, 1);
 }
 
-static const struct kx_spdy_callbacks spdy_callbacks = {
+static const struct kx__spdy_callbacks spdy_callbacks = {
 	.on_reply = on_reply,
 	.on_data = on_data,
 	.on_fin = on_fin,
@@ -810,7 +810,7 @@ static void signal_cb(struct kx_io *io, enum kx_io_event ev)
 		/* A clean end: tell the server, then stop. */
 		for (struct pf_sess *s = p->sessions; s; s = s->next) {
 			if (s->spdy) {
-				kx_spdy_goaway(s->spdy, KX_SPDY_GOAWAY_OK, NULL);
+				kx__spdy_goaway(s->spdy, KX_SPDY_GOAWAY_OK, NULL);
 				kx__upconn_send_spdy(s->conn, s->spdy);
 			}
 			kx__upconn_close(s->conn);
@@ -837,7 +837,7 @@ static kx_err start_signals(struct pf *p)
 static void ping_fire(void *ud)
 {
 	struct pf_sess *s = ud;
-	if (s->spdy && !kx_spdy_ping(s->spdy, NULL, NULL))
+	if (s->spdy && !kx__spdy_ping(s->spdy, NULL, NULL))
 		flush(s);
 	kx__timer_arm(s->pf->loop, &s->ping, PF_PING_MS);
 }
@@ -853,7 +853,7 @@ static void on_upgraded(void *ud, const char *protocol)
 	snprintf(what, sizeof what, "%s (%s)", s->use_ws ? "websocket" : "spdy",
 		 protocol[0] ? protocol : "no protocol named");
 	event(p, KX_PF_CONNECTED, NULL, 0, 0, what);
-	kx_err err = kx_spdy_new(&spdy_callbacks, s, &s->spdy, p->eb);
+	kx_err err = kx__spdy_new(&spdy_callbacks, s, &s->spdy, p->eb);
 	int first = !p->listening;
 	if (!err && !p->listening) {
 		err = start_listeners(p);
@@ -914,7 +914,7 @@ static void conn_data(void *ud, const void *data, size_t len)
 	if (p->done || !s->spdy || s->broken)
 		return;
 	struct kx_errbuf eb2 = {0};
-	if (kx_spdy_feed(s->spdy, data, len, &eb2)) {
+	if (kx__spdy_feed(s->spdy, data, len, &eb2)) {
 		if (!p->pin && p->listening) {
 			sess_fail(s, eb2.msg);
 			return;
@@ -930,7 +930,7 @@ static void conn_writable(void *ud)
 {
 	struct pf_sess *s = ud;
 	kx__upconn_send_spdy(s->conn, s->spdy);
-	if (s->spdy && kx_spdy_pending(s->spdy) < KX_SPDY_DEFAULT_QUEUE_CAP / 4)
+	if (s->spdy && kx__spdy_pending(s->spdy) < KX_SPDY_DEFAULT_QUEUE_CAP / 4)
 		resume_all(s);
 }
 
@@ -999,7 +999,7 @@ static void sess_drop(struct pf_sess *s)
 {
 	kx__upconn_free(s->conn);
 	s->conn = NULL;
-	kx_spdy_free(s->spdy);
+	kx__spdy_free(s->spdy);
 	s->spdy = NULL;
 	s->session_paused = 0;
 	kx__timer_cancel(&s->ping);
@@ -1113,7 +1113,7 @@ static void sweep_fire(void *ud)
 		if (!s->nconns && (s->gone || !s->ready) && s->conn) {
 			/* Drained: its last connection finished. */
 			if (s->spdy) {
-				kx_spdy_goaway(s->spdy, KX_SPDY_GOAWAY_OK, NULL);
+				kx__spdy_goaway(s->spdy, KX_SPDY_GOAWAY_OK, NULL);
 				kx__upconn_send_spdy(s->conn, s->spdy);
 			}
 			sess_drop(s);

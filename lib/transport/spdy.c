@@ -42,8 +42,8 @@ struct stream {
 	unsigned char replied, local_closed, remote_closed;
 };
 
-struct kx_spdy {
-	struct kx_spdy_callbacks cb;
+struct kx__spdy {
+	struct kx__spdy_callbacks cb;
 	void *ud;
 	z_stream inflater, deflater; /* one per direction for the whole connection */
 	int inflater_ok, deflater_ok;
@@ -61,7 +61,7 @@ struct kx_spdy {
 	struct kx_buf block;   /* inflated header block */
 	char *store;           /* NUL-terminated names and values of the block */
 	size_t store_cap;
-	struct kx_spdy_header *items;
+	struct kx__spdy_header *items;
 	size_t items_cap;
 
 	/* streams, sorted by id (ids only grow, so appending keeps the order) */
@@ -138,17 +138,17 @@ static const char *quote(const char *p, size_t n, char out[48])
 
 /* ---- errors ---- */
 
-static kx_err repeat_failure(const struct kx_spdy *s, struct kx_errbuf *eb)
+static kx_err repeat_failure(const struct kx__spdy *s, struct kx_errbuf *eb)
 {
 	return kx__fail(eb, s->failed, "%s", s->errmsg);
 }
 
-static size_t pending(const struct kx_spdy *s)
+static size_t pending(const struct kx__spdy *s)
 {
 	return s->out.len - s->out_head;
 }
 
-static int fits(const struct kx_spdy *s, size_t n, int control)
+static int fits(const struct kx__spdy *s, size_t n, int control)
 {
 	size_t limit = s->queue_cap + (control ? KX_SPDY_CONTROL_RESERVE : 0);
 	return n <= limit && pending(s) <= limit - n;
@@ -157,7 +157,7 @@ static int fits(const struct kx_spdy *s, size_t n, int control)
 /* Append one frame (a header and a body) to the queue; the caller checked the
  * cap. kx_buf frees itself on failure, so losing memory here loses queued
  * frames: the session cannot go on. */
-static kx_err out_append(struct kx_spdy *s, const void *a, size_t alen, const void *b, size_t blen)
+static kx_err out_append(struct kx__spdy *s, const void *a, size_t alen, const void *b, size_t blen)
 {
 	kx_err err = kx_buf_append(&s->out, a, alen);
 	if (!err && blen)
@@ -171,9 +171,9 @@ static kx_err out_append(struct kx_spdy *s, const void *a, size_t alen, const vo
 }
 
 /* The session is over: remember why, offer the peer a GOAWAY(PROTOCOL_ERROR). */
-static kx_err session_fail(struct kx_spdy *s, struct kx_errbuf *eb, kx_err err, const char *fmt, ...)
+static kx_err session_fail(struct kx__spdy *s, struct kx_errbuf *eb, kx_err err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static kx_err session_fail(struct kx_spdy *s, struct kx_errbuf *eb, kx_err err, const char *fmt, ...)
+static kx_err session_fail(struct kx__spdy *s, struct kx_errbuf *eb, kx_err err, const char *fmt, ...)
 {
 	if (!s->failed) {
 		va_list ap;
@@ -197,7 +197,7 @@ static kx_err session_fail(struct kx_spdy *s, struct kx_errbuf *eb, kx_err err, 
 
 /* ---- streams ---- */
 
-static size_t stream_slot(const struct kx_spdy *s, uint32_t id)
+static size_t stream_slot(const struct kx__spdy *s, uint32_t id)
 {
 	size_t lo = 0, hi = s->nstreams;
 	while (lo < hi) {
@@ -210,13 +210,13 @@ static size_t stream_slot(const struct kx_spdy *s, uint32_t id)
 	return lo;
 }
 
-static struct stream *find_stream(const struct kx_spdy *s, uint32_t id)
+static struct stream *find_stream(const struct kx__spdy *s, uint32_t id)
 {
 	size_t i = stream_slot(s, id);
 	return i < s->nstreams && s->streams[i].id == id ? &s->streams[i] : NULL;
 }
 
-static void forget_stream(struct kx_spdy *s, uint32_t id)
+static void forget_stream(struct kx__spdy *s, uint32_t id)
 {
 	size_t i = stream_slot(s, id);
 	if (i < s->nstreams && s->streams[i].id == id) {
@@ -227,7 +227,7 @@ static void forget_stream(struct kx_spdy *s, uint32_t id)
 
 /* Whether id was ever a stream of this session: one we opened (odd) or a
  * server stream we refused (even). Frames for those may still be in flight. */
-static int stream_existed(const struct kx_spdy *s, uint32_t id)
+static int stream_existed(const struct kx__spdy *s, uint32_t id)
 {
 	if (!id)
 		return 0;
@@ -238,7 +238,7 @@ static int stream_existed(const struct kx_spdy *s, uint32_t id)
 
 /* Queue a frame the session answers with (PING echo, RST_STREAM). A peer that
  * makes us answer faster than the caller drains the queue ends the session. */
-static kx_err queue_answer(struct kx_spdy *s, unsigned type, uint32_t a, uint32_t b, size_t len,
+static kx_err queue_answer(struct kx__spdy *s, unsigned type, uint32_t a, uint32_t b, size_t len,
 			   struct kx_errbuf *eb)
 {
 	unsigned char f[FRAME_HEADER + 8];
@@ -255,7 +255,7 @@ static kx_err queue_answer(struct kx_spdy *s, unsigned type, uint32_t a, uint32_
 }
 
 /* A stream error (SPDY/3 2.4.2): RST_STREAM to the server, on_reset to the caller. */
-static kx_err stream_error(struct kx_spdy *s, uint32_t id, uint32_t status, struct kx_errbuf *eb)
+static kx_err stream_error(struct kx__spdy *s, uint32_t id, uint32_t status, struct kx_errbuf *eb)
 {
 	kx_err err = queue_answer(s, RST_STREAM, id, status, 8, eb);
 	if (err)
@@ -268,7 +268,7 @@ static kx_err stream_error(struct kx_spdy *s, uint32_t id, uint32_t status, stru
 	return KX_OK;
 }
 
-static void remote_fin(struct kx_spdy *s, uint32_t id)
+static void remote_fin(struct kx__spdy *s, uint32_t id)
 {
 	struct stream *st = find_stream(s, id);
 	if (!st)
@@ -280,7 +280,7 @@ static void remote_fin(struct kx_spdy *s, uint32_t id)
 		s->cb.on_fin(s->ud, id);
 }
 
-static kx_err inflate_block(struct kx_spdy *s, const unsigned char *in, size_t n, struct kx_errbuf *eb)
+static kx_err inflate_block(struct kx__spdy *s, const unsigned char *in, size_t n, struct kx_errbuf *eb)
 {
 	unsigned char chunk[4096];
 	z_stream *z = &s->inflater;
@@ -324,11 +324,11 @@ static kx_err inflate_block(struct kx_spdy *s, const unsigned char *in, size_t n
 
 static int compare_headers(const void *a, const void *b)
 {
-	return strcmp(((const struct kx_spdy_header *)a)->name, ((const struct kx_spdy_header *)b)->name);
+	return strcmp(((const struct kx__spdy_header *)a)->name, ((const struct kx__spdy_header *)b)->name);
 }
 
 /* Decode s->block (an inflated name/value block) into s->items, sorted by name. */
-static kx_err parse_block(struct kx_spdy *s, struct kx_spdy_headers *out, struct kx_errbuf *eb)
+static kx_err parse_block(struct kx__spdy *s, struct kx__spdy_headers *out, struct kx_errbuf *eb)
 {
 	const unsigned char *b = (const unsigned char *)s->block.data;
 	size_t n = s->block.len, pos = 4, used = 0;
@@ -350,7 +350,7 @@ static kx_err parse_block(struct kx_spdy *s, struct kx_spdy_headers *out, struct
 		s->store_cap = n + 1;
 	}
 	if (s->items_cap < count) {
-		struct kx_spdy_header *p = realloc(s->items, count * sizeof *p);
+		struct kx__spdy_header *p = realloc(s->items, count * sizeof *p);
 		if (!p)
 			return session_fail(s, eb, KX_ERR_NOMEM, "spdy: out of memory decoding headers");
 		s->items = p;
@@ -376,7 +376,7 @@ static kx_err parse_block(struct kx_spdy *s, struct kx_spdy_headers *out, struct
 			return session_fail(s, eb, KX_ERR_PROTOCOL, "spdy: header block truncated in pair %u of %u",
 					    i + 1, count);
 		pos += 4;
-		struct kx_spdy_header *h = &s->items[i];
+		struct kx__spdy_header *h = &s->items[i];
 		memcpy(s->store + used, name, nl);
 		s->store[used + nl] = '\0';
 		h->name = s->store + used;
@@ -403,7 +403,7 @@ static kx_err parse_block(struct kx_spdy *s, struct kx_spdy_headers *out, struct
 	return KX_OK;
 }
 
-static kx_err on_syn_stream(struct kx_spdy *s, const unsigned char *b, struct kx_errbuf *eb)
+static kx_err on_syn_stream(struct kx__spdy *s, const unsigned char *b, struct kx_errbuf *eb)
 {
 	uint32_t id = get32(b) & MAX_STREAM_ID;
 	if (!id)
@@ -421,7 +421,7 @@ static kx_err on_syn_stream(struct kx_spdy *s, const unsigned char *b, struct kx
 	return queue_answer(s, RST_STREAM, id, KX_SPDY_REFUSED_STREAM, 8, eb);
 }
 
-static kx_err on_syn_reply(struct kx_spdy *s, uint32_t id, const struct kx_spdy_headers *h,
+static kx_err on_syn_reply(struct kx__spdy *s, uint32_t id, const struct kx__spdy_headers *h,
 			   struct kx_errbuf *eb)
 {
 	struct stream *st = find_stream(s, id);
@@ -443,7 +443,7 @@ static kx_err on_syn_reply(struct kx_spdy *s, uint32_t id, const struct kx_spdy_
 /* Where a HEADERS or DATA frame's stream stands. Returns 1 when the frame is
  * for a live stream that may receive it; 0 when it is to be dropped (the
  * stream error, if any, already raised). */
-static int stream_accepts(struct kx_spdy *s, uint32_t id, kx_err *err, struct kx_errbuf *eb)
+static int stream_accepts(struct kx__spdy *s, uint32_t id, kx_err *err, struct kx_errbuf *eb)
 {
 	const struct stream *st = find_stream(s, id);
 	*err = KX_OK;
@@ -461,7 +461,7 @@ static int stream_accepts(struct kx_spdy *s, uint32_t id, kx_err *err, struct kx
 	return 0;
 }
 
-static kx_err on_headers_frame(struct kx_spdy *s, uint32_t id, const struct kx_spdy_headers *h,
+static kx_err on_headers_frame(struct kx__spdy *s, uint32_t id, const struct kx__spdy_headers *h,
 			       struct kx_errbuf *eb)
 {
 	kx_err err;
@@ -474,7 +474,7 @@ static kx_err on_headers_frame(struct kx_spdy *s, uint32_t id, const struct kx_s
 	return KX_OK;
 }
 
-static kx_err on_goaway(struct kx_spdy *s, uint32_t last_good, uint32_t status)
+static kx_err on_goaway(struct kx__spdy *s, uint32_t last_good, uint32_t status)
 {
 	s->goaway_received = 1;
 	if (s->cb.on_goaway)
@@ -488,11 +488,11 @@ static kx_err on_goaway(struct kx_spdy *s, uint32_t last_good, uint32_t status)
 }
 
 /* A complete control frame is in s->ctl. */
-static kx_err end_control(struct kx_spdy *s, struct kx_errbuf *eb)
+static kx_err end_control(struct kx__spdy *s, struct kx_errbuf *eb)
 {
 	const unsigned char *b = (const unsigned char *)s->ctl.data;
 	size_t n = s->ctl.len;
-	struct kx_spdy_headers h = {0, NULL};
+	struct kx__spdy_headers h = {0, NULL};
 	uint32_t id = get32(b) & MAX_STREAM_ID;
 	kx_err err;
 
@@ -549,14 +549,14 @@ static kx_err end_control(struct kx_spdy *s, struct kx_errbuf *eb)
 	return session_fail(s, eb, KX_ERR_PROTOCOL, "spdy: control frame type %u", s->type);
 }
 
-static void end_data(struct kx_spdy *s)
+static void end_data(struct kx__spdy *s)
 {
 	if (s->data_deliver && (s->flags & FLAG_FIN))
 		remote_fin(s, s->data_stream);
 }
 
 /* The 8-byte frame header is in s->hdr: check it and set up for the body. */
-static kx_err begin_frame(struct kx_spdy *s, struct kx_errbuf *eb)
+static kx_err begin_frame(struct kx__spdy *s, struct kx_errbuf *eb)
 {
 	const unsigned char *h = s->hdr;
 	s->flags = h[4];
@@ -612,7 +612,7 @@ static kx_err begin_frame(struct kx_spdy *s, struct kx_errbuf *eb)
 	return KX_OK;
 }
 
-kx_err kx_spdy_feed(struct kx_spdy *s, const void *data, size_t len, struct kx_errbuf *eb)
+kx_err kx__spdy_feed(struct kx__spdy *s, const void *data, size_t len, struct kx_errbuf *eb)
 {
 	const unsigned char *p = data;
 	kx_err err = KX_OK;
@@ -620,7 +620,7 @@ kx_err kx_spdy_feed(struct kx_spdy *s, const void *data, size_t len, struct kx_e
 	if (s->failed)
 		return repeat_failure(s, eb);
 	if (s->in_feed)
-		return kx__fail(eb, KX_ERR_INVALID, "spdy: kx_spdy_feed called from a callback");
+		return kx__fail(eb, KX_ERR_INVALID, "spdy: kx__spdy_feed called from a callback");
 	s->in_feed = 1;
 	while (len && !err) {
 		size_t take;
@@ -698,7 +698,7 @@ static kx_err append32(struct kx_buf *b, size_t v)
 
 /* The uncompressed name/value block: unique lowercase names, repeated names'
  * values joined with NUL. */
-static kx_err build_block(const struct kx_spdy_pair *h, size_t n, struct kx_buf *raw, struct kx_errbuf *eb)
+static kx_err build_block(const struct kx__spdy_pair *h, size_t n, struct kx_buf *raw, struct kx_errbuf *eb)
 {
 	static const char *const forbidden[] = {"connection", "host", "keep-alive", "proxy-connection",
 						"transfer-encoding"};
@@ -761,7 +761,7 @@ out:
 	return KX_OK;
 }
 
-static kx_err check_open(const struct kx_spdy *s, struct kx_errbuf *eb)
+static kx_err check_open(const struct kx__spdy *s, struct kx_errbuf *eb)
 {
 	if (s->failed)
 		return repeat_failure(s, eb);
@@ -776,7 +776,7 @@ static kx_err check_open(const struct kx_spdy *s, struct kx_errbuf *eb)
 	return KX_OK;
 }
 
-kx_err kx_spdy_open_stream(struct kx_spdy *s, const struct kx_spdy_pair *headers, size_t n, int fin,
+kx_err kx__spdy_open_stream(struct kx__spdy *s, const struct kx__spdy_pair *headers, size_t n, int fin,
 			   uint32_t *id, struct kx_errbuf *eb)
 {
 	struct kx_buf raw = KX_BUF_INIT(KX_SPDY_MAX_HEADER_BLOCK);
@@ -849,7 +849,7 @@ out:
 }
 
 /* The stream a write or close is for: alive, replied, not closed by us. */
-static kx_err writable_stream(struct kx_spdy *s, uint32_t id, struct stream **out, struct kx_errbuf *eb)
+static kx_err writable_stream(struct kx__spdy *s, uint32_t id, struct stream **out, struct kx_errbuf *eb)
 {
 	struct stream *st = find_stream(s, id);
 	*out = st;
@@ -864,7 +864,7 @@ static kx_err writable_stream(struct kx_spdy *s, uint32_t id, struct stream **ou
 	return KX_OK;
 }
 
-kx_err kx_spdy_write(struct kx_spdy *s, uint32_t id, const void *data, size_t len, struct kx_errbuf *eb)
+kx_err kx__spdy_write(struct kx__spdy *s, uint32_t id, const void *data, size_t len, struct kx_errbuf *eb)
 {
 	const unsigned char *p = data;
 	struct stream *st;
@@ -892,7 +892,7 @@ kx_err kx_spdy_write(struct kx_spdy *s, uint32_t id, const void *data, size_t le
 	return KX_OK;
 }
 
-size_t kx_spdy_write_room(const struct kx_spdy *s)
+size_t kx__spdy_write_room(const struct kx__spdy *s)
 {
 	if (s->failed || pending(s) >= s->queue_cap)
 		return 0;
@@ -901,7 +901,7 @@ size_t kx_spdy_write_room(const struct kx_spdy *s)
 	return room / per * KX_SPDY_MAX_DATA_FRAME + (rest > FRAME_HEADER ? rest - FRAME_HEADER : 0);
 }
 
-kx_err kx_spdy_close_stream(struct kx_spdy *s, uint32_t id, struct kx_errbuf *eb)
+kx_err kx__spdy_close_stream(struct kx__spdy *s, uint32_t id, struct kx_errbuf *eb)
 {
 	struct stream *st;
 	unsigned char h[FRAME_HEADER];
@@ -924,7 +924,7 @@ kx_err kx_spdy_close_stream(struct kx_spdy *s, uint32_t id, struct kx_errbuf *eb
 	return KX_OK;
 }
 
-static kx_err queue_control8(struct kx_spdy *s, unsigned type, uint32_t a, uint32_t b, size_t len,
+static kx_err queue_control8(struct kx__spdy *s, unsigned type, uint32_t a, uint32_t b, size_t len,
 			     struct kx_errbuf *eb)
 {
 	unsigned char f[FRAME_HEADER + 8];
@@ -938,7 +938,7 @@ static kx_err queue_control8(struct kx_spdy *s, unsigned type, uint32_t a, uint3
 	return KX_OK;
 }
 
-kx_err kx_spdy_reset(struct kx_spdy *s, uint32_t id, uint32_t status, struct kx_errbuf *eb)
+kx_err kx__spdy_reset(struct kx__spdy *s, uint32_t id, uint32_t status, struct kx_errbuf *eb)
 {
 	if (s->failed)
 		return repeat_failure(s, eb);
@@ -955,7 +955,7 @@ kx_err kx_spdy_reset(struct kx_spdy *s, uint32_t id, uint32_t status, struct kx_
 	return err;
 }
 
-kx_err kx_spdy_ping(struct kx_spdy *s, uint32_t *id, struct kx_errbuf *eb)
+kx_err kx__spdy_ping(struct kx__spdy *s, uint32_t *id, struct kx_errbuf *eb)
 {
 	if (s->failed)
 		return repeat_failure(s, eb);
@@ -969,7 +969,7 @@ kx_err kx_spdy_ping(struct kx_spdy *s, uint32_t *id, struct kx_errbuf *eb)
 	return KX_OK;
 }
 
-kx_err kx_spdy_goaway(struct kx_spdy *s, uint32_t status, struct kx_errbuf *eb)
+kx_err kx__spdy_goaway(struct kx__spdy *s, uint32_t status, struct kx_errbuf *eb)
 {
 	if (s->failed)
 		return repeat_failure(s, eb);
@@ -982,18 +982,18 @@ kx_err kx_spdy_goaway(struct kx_spdy *s, uint32_t status, struct kx_errbuf *eb)
 	return err;
 }
 
-size_t kx_spdy_pending(const struct kx_spdy *s)
+size_t kx__spdy_pending(const struct kx__spdy *s)
 {
 	return pending(s);
 }
 
-const void *kx_spdy_peek(const struct kx_spdy *s, size_t *len)
+const void *kx__spdy_peek(const struct kx__spdy *s, size_t *len)
 {
 	*len = pending(s);
 	return *len ? s->out.data + s->out_head : NULL;
 }
 
-void kx_spdy_consumed(struct kx_spdy *s, size_t n)
+void kx__spdy_consumed(struct kx__spdy *s, size_t n)
 {
 	s->out_head += KX_MIN(n, pending(s));
 	/* compact once the written part is at least half the buffer, so copies
@@ -1009,7 +1009,7 @@ void kx_spdy_consumed(struct kx_spdy *s, size_t n)
 
 /* ---- the session ---- */
 
-const char *kx_spdy_headers_get(const struct kx_spdy_headers *h, const char *name, size_t *len)
+const char *kx__spdy_headers_get(const struct kx__spdy_headers *h, const char *name, size_t *len)
 {
 	for (size_t i = 0; h && name && i < h->count; i++) {
 		if (same_name(h->items[i].name, name)) {
@@ -1021,31 +1021,31 @@ const char *kx_spdy_headers_get(const struct kx_spdy_headers *h, const char *nam
 	return NULL;
 }
 
-int kx_spdy_stream_ready(const struct kx_spdy *s, uint32_t id)
+int kx__spdy_stream_ready(const struct kx__spdy *s, uint32_t id)
 {
 	const struct stream *st = find_stream(s, id);
 	return st && st->replied;
 }
 
-int kx_spdy_stream_alive(const struct kx_spdy *s, uint32_t id)
+int kx__spdy_stream_alive(const struct kx__spdy *s, uint32_t id)
 {
 	return find_stream(s, id) != NULL;
 }
 
-size_t kx_spdy_stream_count(const struct kx_spdy *s)
+size_t kx__spdy_stream_count(const struct kx__spdy *s)
 {
 	return s->nstreams;
 }
 
-void kx_spdy_set_queue_cap(struct kx_spdy *s, size_t cap)
+void kx__spdy_set_queue_cap(struct kx__spdy *s, size_t cap)
 {
 	s->queue_cap = cap < MIN_QUEUE_CAP ? MIN_QUEUE_CAP : KX_MIN(cap, MAX_QUEUE_CAP);
 }
 
-kx_err kx_spdy_new(const struct kx_spdy_callbacks *cb, void *ud, struct kx_spdy **out, struct kx_errbuf *eb)
+kx_err kx__spdy_new(const struct kx__spdy_callbacks *cb, void *ud, struct kx__spdy **out, struct kx_errbuf *eb)
 {
 	kx_err err = KX_OK;
-	struct kx_spdy *s = calloc(1, sizeof *s);
+	struct kx__spdy *s = calloc(1, sizeof *s);
 
 	*out = NULL;
 	if (!s) {
@@ -1079,11 +1079,11 @@ kx_err kx_spdy_new(const struct kx_spdy_callbacks *cb, void *ud, struct kx_spdy 
 	*out = s;
 	s = NULL;
 out:
-	kx_spdy_free(s);
+	kx__spdy_free(s);
 	return err;
 }
 
-void kx_spdy_free(struct kx_spdy *s)
+void kx__spdy_free(struct kx__spdy *s)
 {
 	if (!s)
 		return;

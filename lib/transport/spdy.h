@@ -7,18 +7,18 @@
  *
  * Intended use, in one event loop:
  *
- *     kx_spdy_new(&callbacks, ud, &s, eb);
- *     kx_spdy_open_stream(s, headers, n, 0, &id, eb);       (one per stream)
+ *     kx__spdy_new(&callbacks, ud, &s, eb);
+ *     kx__spdy_open_stream(s, headers, n, 0, &id, eb);       (one per stream)
  *     loop:
- *         socket readable  -> kx_spdy_feed(s, bytes, n, eb)   (callbacks run)
- *         socket writable  -> p = kx_spdy_peek(s, &len); n = write(p, len);
- *                             kx_spdy_consumed(s, n)
- *         source readable  -> only while kx_spdy_pending(s) is below a
+ *         socket readable  -> kx__spdy_feed(s, bytes, n, eb)   (callbacks run)
+ *         socket writable  -> p = kx__spdy_peek(s, &len); n = write(p, len);
+ *                             kx__spdy_consumed(s, n)
+ *         source readable  -> only while kx__spdy_pending(s) is below a
  *                             high-water mark (say half of the queue cap) and
- *                             kx_spdy_stream_ready(s, id):
- *                             kx_spdy_write(s, id, buf, min(n, write_room))
- *         every 5 s        -> kx_spdy_ping(s, &id) (proxies cut idle connections)
- *     kx_spdy_goaway(s, KX_SPDY_GOAWAY_OK); flush; close; kx_spdy_free(s)
+ *                             kx__spdy_stream_ready(s, id):
+ *                             kx__spdy_write(s, id, buf, min(n, write_room))
+ *         every 5 s        -> kx__spdy_ping(s, &id) (proxies cut idle connections)
+ *     kx__spdy_goaway(s, KX_SPDY_GOAWAY_OK); flush; close; kx__spdy_free(s)
  *
  * There is no flow control: SETTINGS and WINDOW_UPDATE are ignored and never
  * sent, and nothing ever waits for window credit (spdystream does the same).
@@ -26,9 +26,9 @@
  * queue is above the high-water mark, and stop reading the socket while a
  * stream's consumer cannot take more data (the server's writer then blocks).
  *
- * Callbacks run only inside kx_spdy_feed. They may call any function below on
+ * Callbacks run only inside kx__spdy_feed. They may call any function below on
  * the same session (write, close, reset, open, ping, consumed …) except
- * kx_spdy_feed (refused with KX_ERR_INVALID) and kx_spdy_free. Pointers passed
+ * kx__spdy_feed (refused with KX_ERR_INVALID) and kx__spdy_free. Pointers passed
  * to a callback are valid only until it returns. */
 #ifndef KX_SPDY_H
 #define KX_SPDY_H
@@ -44,7 +44,7 @@ struct kx_errbuf;
 extern const unsigned char kx__spdy_dict[KX_SPDY_DICT_LEN];
 
 /* RST_STREAM status codes (SPDY/3 section 2.4.2). 0 is invalid on the wire. */
-enum kx_spdy_rst_status {
+enum kx__spdy_rst_status {
 	KX_SPDY_PROTOCOL_ERROR = 1,
 	KX_SPDY_INVALID_STREAM = 2,
 	KX_SPDY_REFUSED_STREAM = 3,
@@ -59,7 +59,7 @@ enum kx_spdy_rst_status {
 };
 
 /* GOAWAY status codes, as spdystream (and Chromium) number them. */
-enum kx_spdy_goaway_status {
+enum kx__spdy_goaway_status {
 	KX_SPDY_GOAWAY_OK = 0,
 	KX_SPDY_GOAWAY_PROTOCOL_ERROR = 1,
 	KX_SPDY_GOAWAY_INTERNAL_ERROR = 2,
@@ -69,13 +69,13 @@ enum kx_spdy_goaway_status {
 #define KX_SPDY_MAX_HEADER_BLOCK ((size_t)256 << 10) /* decompressed, and compressed */
 #define KX_SPDY_MAX_DATA_FRAME ((size_t)32 << 10)    /* payload of each DATA frame we send */
 #define KX_SPDY_MAX_STREAMS 4096                      /* streams alive at once */
-#define KX_SPDY_DEFAULT_QUEUE_CAP ((size_t)1 << 20)  /* outgoing queue, see kx_spdy_set_queue_cap */
+#define KX_SPDY_DEFAULT_QUEUE_CAP ((size_t)1 << 20)  /* outgoing queue, see kx__spdy_set_queue_cap */
 #define KX_SPDY_CONTROL_RESERVE ((size_t)64 << 10)   /* extra room for small control frames */
 
 /* One name/value pair to send. Names are lowercased on the wire; several
  * entries with the same name (compared case-insensitively) are sent as one
  * header whose values are joined with NUL, as SPDY requires unique names. */
-struct kx_spdy_pair {
+struct kx__spdy_pair {
 	const char *name;
 	const char *value;
 };
@@ -83,7 +83,7 @@ struct kx_spdy_pair {
 /* One received header. name is lowercase and NUL-terminated. value is
  * NUL-terminated too, but holds value_len bytes, which include the NULs that
  * separate several values of one name (SPDY/3 section 2.6.10). */
-struct kx_spdy_header {
+struct kx__spdy_header {
 	const char *name;
 	const char *value;
 	size_t value_len;
@@ -92,27 +92,27 @@ struct kx_spdy_header {
 /* A received header block: count entries, unique names, sorted by name
  * (bytewise). Borrowed from the session: valid only during the callback that
  * receives it. */
-struct kx_spdy_headers {
+struct kx__spdy_headers {
 	size_t count;
-	const struct kx_spdy_header *items;
+	const struct kx__spdy_header *items;
 };
 
 /* The value of header name (ASCII case-insensitive), or NULL when absent. *len
  * (if len is non-NULL) gets the value's length; several values of one name
  * come back joined with NUL. */
-const char *kx_spdy_headers_get(const struct kx_spdy_headers *h, const char *name, size_t *len);
+const char *kx__spdy_headers_get(const struct kx__spdy_headers *h, const char *name, size_t *len);
 
 /* Events of a session. Every member may be NULL. ud is the pointer given to
- * kx_spdy_new. Stream ids are those kx_spdy_open_stream returned. */
-struct kx_spdy_callbacks {
+ * kx__spdy_new. Stream ids are those kx__spdy_open_stream returned. */
+struct kx__spdy_callbacks {
 	/* SYN_REPLY: the server accepted the stream; from now on
-	 * kx_spdy_stream_ready(s, stream) is true and data may be written. If the
+	 * kx__spdy_stream_ready(s, stream) is true and data may be written. If the
 	 * reply also half-closed the stream, on_fin follows. Replies to several
 	 * streams arrive in any order (spdystream answers on several workers).
 	 * h->items are sorted by name. */
-	void (*on_reply)(void *ud, uint32_t stream, const struct kx_spdy_headers *h);
+	void (*on_reply)(void *ud, uint32_t stream, const struct kx__spdy_headers *h);
 	/* HEADERS after the reply (Kubernetes never sends them). on_fin may follow. */
-	void (*on_headers)(void *ud, uint32_t stream, const struct kx_spdy_headers *h);
+	void (*on_headers)(void *ud, uint32_t stream, const struct kx__spdy_headers *h);
 	/* Stream data, in order. One DATA frame may arrive in several calls (the
 	 * session does not buffer frames): chunk boundaries mean nothing. len > 0. */
 	void (*on_data)(void *ud, uint32_t stream, const void *data, size_t len);
@@ -124,34 +124,34 @@ struct kx_spdy_callbacks {
 	 * KX_SPDY_REFUSED_STREAM). by_peer = 0: the server broke the stream's rules
 	 * (data before SYN_REPLY, after its FIN, a second SYN_REPLY …) and the
 	 * session queued an RST_STREAM with this status. A stream the caller resets
-	 * with kx_spdy_reset gets no callback. Note: Kubernetes servers end exec
+	 * with kx__spdy_reset gets no callback. Note: Kubernetes servers end exec
 	 * and attach streams with RST_STREAM CANCEL, not FIN (client-go's
 	 * connection Close resets every stream, then spdystream sends GOAWAY), so
 	 * by_peer with KX_SPDY_CANCEL is the normal end of such a stream. */
 	void (*on_reset)(void *ud, uint32_t stream, uint32_t status, int by_peer);
 	/* GOAWAY from the server: no new streams; streams above last_good were not
 	 * processed and get on_reset(REFUSED_STREAM, by_peer = 1) right after this;
-	 * the others may still finish. status: enum kx_spdy_goaway_status. */
+	 * the others may still finish. status: enum kx__spdy_goaway_status. */
 	void (*on_goaway)(void *ud, uint32_t last_good, uint32_t status);
-	/* The server echoed one of our PINGs (an odd id from kx_spdy_ping). */
+	/* The server echoed one of our PINGs (an odd id from kx__spdy_ping). */
 	void (*on_ping_reply)(void *ud, uint32_t id);
 };
 
-struct kx_spdy;
+struct kx__spdy;
 
 /* A new client session. cb is copied; ud is passed to every callback and not
- * owned. Free with kx_spdy_free. */
-kx_err kx_spdy_new(const struct kx_spdy_callbacks *cb, void *ud, struct kx_spdy **out,
+ * owned. Free with kx__spdy_free. */
+kx_err kx__spdy_new(const struct kx__spdy_callbacks *cb, void *ud, struct kx__spdy **out,
 		   struct kx_errbuf *eb);
 /* Frees the session and all its state; NULL is fine. Not from a callback. */
-void kx_spdy_free(struct kx_spdy *s);
+void kx__spdy_free(struct kx__spdy *s);
 
 /* The outgoing queue's cap (default KX_SPDY_DEFAULT_QUEUE_CAP, 64 KiB to 1 GiB).
  * Data and SYN_STREAM frames that would take the queue past it fail with
  * KX_ERR_TOO_LARGE and queue nothing. Small control frames (RST_STREAM, PING
- * and its echo, GOAWAY, the empty FIN of kx_spdy_close_stream) may use another
+ * and its echo, GOAWAY, the empty FIN of kx__spdy_close_stream) may use another
  * KX_SPDY_CONTROL_RESERVE bytes on top, so closing never fails for lack of room. */
-void kx_spdy_set_queue_cap(struct kx_spdy *s, size_t cap);
+void kx__spdy_set_queue_cap(struct kx__spdy *s, size_t cap);
 
 /* Parse received bytes: any split works, down to one byte at a time; every
  * byte is consumed. Dispatches the callbacks, and queues PING echoes and the
@@ -159,7 +159,7 @@ void kx_spdy_set_queue_cap(struct kx_spdy *s, size_t cap);
  * KX_ERR_PROTOCOL for anything malformed or over a limit (eb says what, e.g.
  * "spdy: SYN_REPLY for unknown stream 7"), KX_ERR_NOMEM. After a fatal error
  * the session queues GOAWAY(PROTOCOL_ERROR) (flush it if you like, then close
- * the connection) and refuses everything but kx_spdy_peek/consumed/pending/free,
+ * the connection) and refuses everything but kx__spdy_peek/consumed/pending/free,
  * returning the same error and message again.
  *
  * What the session does with frames that break the rules (SPDY/3 sections 2.2.2,
@@ -184,58 +184,58 @@ void kx_spdy_set_queue_cap(struct kx_spdy *s, size_t cap);
  *    before the server saw our RST_STREAM are normal.
  * Header blocks of ignored or refused frames are still inflated: the zlib state
  * is shared by the whole connection. */
-kx_err kx_spdy_feed(struct kx_spdy *s, const void *data, size_t len, struct kx_errbuf *eb);
+kx_err kx__spdy_feed(struct kx__spdy *s, const void *data, size_t len, struct kx_errbuf *eb);
 
 /* Open a stream: queue SYN_STREAM with the next client id (odd, from 1, up by
  * 2) in *id, header names lowercased and the block deflated on the session's
  * one zlib stream. fin = 1 half-closes our side at once (the only way to send
  * FIN before the reply). The pairs are copied. Wait for on_reply (or
- * kx_spdy_stream_ready) before writing: Kubernetes servers drop DATA that
+ * kx__spdy_stream_ready) before writing: Kubernetes servers drop DATA that
  * arrives before they replied. Errors: KX_ERR_INVALID (empty name or one
  * SPDY forbids: connection, host, keep-alive, proxy-connection,
  * transfer-encoding), KX_ERR_TOO_LARGE (queue full, header block too large,
  * too many streams), KX_ERR_CLOSED (GOAWAY sent or received, ids exhausted). */
-kx_err kx_spdy_open_stream(struct kx_spdy *s, const struct kx_spdy_pair *headers, size_t n,
+kx_err kx__spdy_open_stream(struct kx__spdy *s, const struct kx__spdy_pair *headers, size_t n,
 			   int fin, uint32_t *id, struct kx_errbuf *eb);
 
 /* Queue len bytes of stream data, in DATA frames of at most
  * KX_SPDY_MAX_DATA_FRAME bytes. All or nothing: KX_ERR_TOO_LARGE when it does
- * not fit in the queue (see kx_spdy_write_room); KX_ERR_INVALID when the
+ * not fit in the queue (see kx__spdy_write_room); KX_ERR_INVALID when the
  * stream is unknown, has no SYN_REPLY yet, or was closed by us. len 0 is a no-op. */
-kx_err kx_spdy_write(struct kx_spdy *s, uint32_t id, const void *data, size_t len,
+kx_err kx__spdy_write(struct kx__spdy *s, uint32_t id, const void *data, size_t len,
 		     struct kx_errbuf *eb);
 
-/* The most bytes kx_spdy_write can take now (frame headers accounted for). */
-size_t kx_spdy_write_room(const struct kx_spdy *s);
+/* The most bytes kx__spdy_write can take now (frame headers accounted for). */
+size_t kx__spdy_write_room(const struct kx__spdy *s);
 
 /* Half-close our side: an empty DATA frame with FIN. Needs the SYN_REPLY, like
- * kx_spdy_write. Closing a stream we already closed is a no-op. */
-kx_err kx_spdy_close_stream(struct kx_spdy *s, uint32_t id, struct kx_errbuf *eb);
+ * kx__spdy_write. Closing a stream we already closed is a no-op. */
+kx_err kx__spdy_close_stream(struct kx__spdy *s, uint32_t id, struct kx_errbuf *eb);
 
 /* Queue RST_STREAM with status (KX_SPDY_CANCEL to abandon a stream) and forget
  * the stream; no callback. A stream already gone is a no-op; an id never
  * opened is KX_ERR_INVALID. */
-kx_err kx_spdy_reset(struct kx_spdy *s, uint32_t id, uint32_t status, struct kx_errbuf *eb);
+kx_err kx__spdy_reset(struct kx__spdy *s, uint32_t id, uint32_t status, struct kx_errbuf *eb);
 
 /* Queue a PING with the next odd id (in *id, if non-NULL); on_ping_reply reports
  * the echo. Time it out yourself (client-go gives up after about 60 s). */
-kx_err kx_spdy_ping(struct kx_spdy *s, uint32_t *id, struct kx_errbuf *eb);
+kx_err kx__spdy_ping(struct kx__spdy *s, uint32_t *id, struct kx_errbuf *eb);
 
 /* Queue GOAWAY(status) once (later calls are no-ops); no new streams after it.
  * Open streams may finish. */
-kx_err kx_spdy_goaway(struct kx_spdy *s, uint32_t status, struct kx_errbuf *eb);
+kx_err kx__spdy_goaway(struct kx__spdy *s, uint32_t status, struct kx_errbuf *eb);
 
 /* The outgoing queue: bytes pending, a pointer to them (valid until the next
  * call on s), and how many the caller wrote (n <= pending). */
-size_t kx_spdy_pending(const struct kx_spdy *s);
-const void *kx_spdy_peek(const struct kx_spdy *s, size_t *len);
-void kx_spdy_consumed(struct kx_spdy *s, size_t n);
+size_t kx__spdy_pending(const struct kx__spdy *s);
+const void *kx__spdy_peek(const struct kx__spdy *s, size_t *len);
+void kx__spdy_consumed(struct kx__spdy *s, size_t n);
 
 /* Stream state. ready: alive and its SYN_REPLY arrived. alive: opened and not
  * yet forgotten (forgotten = reset either way, or closed both ways). */
-int kx_spdy_stream_ready(const struct kx_spdy *s, uint32_t id);
-int kx_spdy_stream_alive(const struct kx_spdy *s, uint32_t id);
+int kx__spdy_stream_ready(const struct kx__spdy *s, uint32_t id);
+int kx__spdy_stream_alive(const struct kx__spdy *s, uint32_t id);
 /* How many streams are alive. */
-size_t kx_spdy_stream_count(const struct kx_spdy *s);
+size_t kx__spdy_stream_count(const struct kx__spdy *s);
 
 #endif

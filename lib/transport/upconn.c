@@ -486,16 +486,16 @@ void kx__upconn_pause_read(struct kx__upconn *u, int paused)
 	kx__tlsconn_pause_read(u->t, paused);
 }
 
-void kx__upconn_send_spdy(struct kx__upconn *u, struct kx_spdy *spdy)
+void kx__upconn_send_spdy(struct kx__upconn *u, struct kx__spdy *spdy)
 {
 	size_t n;
-	const void *q = u && spdy ? kx_spdy_peek(spdy, &n) : NULL;
+	const void *q = u && spdy ? kx__spdy_peek(spdy, &n) : NULL;
 	if (!q || !n)
 		return;
 	long w = kx__upconn_write(u, q, n);
 	if (w > 0)
-		kx_spdy_consumed(spdy, (size_t)w);
-	if (kx_spdy_pending(spdy))
+		kx__spdy_consumed(spdy, (size_t)w);
+	if (kx__spdy_pending(spdy))
 		kx__upconn_want_write(u);
 }
 

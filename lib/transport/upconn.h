@@ -59,8 +59,8 @@ kx_err kx__upconn_ping(struct kx__upconn *u);
 long long kx__upconn_idle_ms(const struct kx__upconn *u);
 /* Write what a SPDY session has queued (as much as the connection takes); ask
  * for on_writable while some is left. */
-struct kx_spdy;
-void kx__upconn_send_spdy(struct kx__upconn *u, struct kx_spdy *spdy);
+struct kx__spdy;
+void kx__upconn_send_spdy(struct kx__upconn *u, struct kx__spdy *spdy);
 /* WebSocket: queue a normal Close frame (best effort, before freeing). */
 void kx__upconn_close(struct kx__upconn *u);
 void kx__upconn_free(struct kx__upconn *u);

@@ -32,3 +32,14 @@ start_pf() {
 local_port() { # remote -> the local port of the first 127.0.0.1 line for it
 	sed -nE "s/^Forwarding from 127\.0\.0\.1:([0-9]+) -> $1\$/\1/p" "$PF_OUT" | head -1
 }
+
+# pf_ws_tunnel: true when the API server has port-forward's WebSocket tunnel
+# (Kubernetes 1.31 and later; tests/compat-apiserver runs these suites against
+# v1.30, where clients fall back to SPDY/3.1). Asked once per test.
+pf_ws_tunnel() {
+	if [ -z "${PF_SERVER_MINOR:-}" ]; then
+		PF_SERVER_MINOR=$(kubectl version -o json 2>/dev/null |
+			python3 -c 'import json, re, sys; print(re.sub(r"\D", "", json.load(sys.stdin)["serverVersion"]["minor"]))')
+	fi
+	[ "${PF_SERVER_MINOR:-0}" -ge 31 ]
+}

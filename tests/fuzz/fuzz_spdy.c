@@ -16,7 +16,7 @@
 #include "spdy.h"
 
 struct fuzz {
-	struct kx_spdy *s;
+	struct kx__spdy *s;
 	unsigned events;
 	uint32_t last_stream;
 };
@@ -27,32 +27,32 @@ static void check(int ok)
 		__builtin_trap();
 }
 
-static void check_headers(const struct kx_spdy_headers *h)
+static void check_headers(const struct kx__spdy_headers *h)
 {
 	for (size_t i = 0; i < h->count; i++) {
 		check(h->items[i].name[0] != '\0');
 		check(h->items[i].value[h->items[i].value_len] == '\0');
-		check(kx_spdy_headers_get(h, h->items[i].name, NULL) != NULL);
+		check(kx__spdy_headers_get(h, h->items[i].name, NULL) != NULL);
 		if (i)
 			check(strcmp(h->items[i - 1].name, h->items[i].name) < 0);
 	}
 }
 
-static void on_reply(void *ud, uint32_t id, const struct kx_spdy_headers *h)
+static void on_reply(void *ud, uint32_t id, const struct kx__spdy_headers *h)
 {
 	struct fuzz *f = ud;
 	check_headers(h);
-	check(kx_spdy_stream_ready(f->s, id));
+	check(kx__spdy_stream_ready(f->s, id));
 	f->events++;
-	kx_spdy_write(f->s, id, "input", 5, NULL);
+	kx__spdy_write(f->s, id, "input", 5, NULL);
 	if (f->events % 3 == 0) {
-		struct kx_spdy_pair p[] = {{"streamtype", "data"}, {"port", "80"}, {"Port", "81"}};
+		struct kx__spdy_pair p[] = {{"streamtype", "data"}, {"port", "80"}, {"Port", "81"}};
 		uint32_t nid;
-		kx_spdy_open_stream(f->s, p, 3, 0, &nid, NULL);
+		kx__spdy_open_stream(f->s, p, 3, 0, &nid, NULL);
 	}
 }
 
-static void on_headers(void *ud, uint32_t id, const struct kx_spdy_headers *h)
+static void on_headers(void *ud, uint32_t id, const struct kx__spdy_headers *h)
 {
 	check_headers(h);
 	((struct fuzz *)ud)->events++;
@@ -61,35 +61,35 @@ static void on_headers(void *ud, uint32_t id, const struct kx_spdy_headers *h)
 static void on_data(void *ud, uint32_t id, const void *p, size_t n)
 {
 	struct fuzz *f = ud;
-	check(n > 0 && kx_spdy_stream_alive(f->s, id));
+	check(n > 0 && kx__spdy_stream_alive(f->s, id));
 	f->events++;
 	if (((const unsigned char *)p)[0] == 'R')
-		kx_spdy_reset(f->s, id, KX_SPDY_CANCEL, NULL);
+		kx__spdy_reset(f->s, id, KX_SPDY_CANCEL, NULL);
 	else if (((const unsigned char *)p)[0] == 'C')
-		kx_spdy_close_stream(f->s, id, NULL);
-	check(kx_spdy_feed(f->s, "x", 1, NULL) == KX_ERR_INVALID);
+		kx__spdy_close_stream(f->s, id, NULL);
+	check(kx__spdy_feed(f->s, "x", 1, NULL) == KX_ERR_INVALID);
 }
 
 static void on_fin(void *ud, uint32_t id)
 {
 	struct fuzz *f = ud;
 	f->events++;
-	if (kx_spdy_close_stream(f->s, id, NULL) == KX_OK)
-		check(!kx_spdy_stream_alive(f->s, id));
+	if (kx__spdy_close_stream(f->s, id, NULL) == KX_OK)
+		check(!kx__spdy_stream_alive(f->s, id));
 }
 
 static void on_reset(void *ud, uint32_t id, uint32_t status, int by_peer)
 {
 	struct fuzz *f = ud;
 	f->events++;
-	check(!kx_spdy_stream_alive(f->s, id));
+	check(!kx__spdy_stream_alive(f->s, id));
 	check(status != 0);
 }
 
 static void on_goaway(void *ud, uint32_t last, uint32_t status)
 {
 	((struct fuzz *)ud)->events++;
-	kx_spdy_ping(((struct fuzz *)ud)->s, NULL, NULL);
+	kx__spdy_ping(((struct fuzz *)ud)->s, NULL, NULL);
 }
 
 static void on_ping_reply(void *ud, uint32_t id)
@@ -192,7 +192,7 @@ static void build_frames(const uint8_t *p, size_t n, struct kx_buf *wire)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct kx_spdy_callbacks cb = {
+	static const struct kx__spdy_callbacks cb = {
 		on_reply, on_headers, on_data, on_fin, on_reset, on_goaway, on_ping_reply,
 	};
 	struct fuzz f = {0};
@@ -200,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	z_stream z = {0};
 	const char *types[] = {"error", "stdin", "stdout", "stderr"};
 
-	if (size < 2 || kx_spdy_new(&cb, &f, &f.s, NULL))
+	if (size < 2 || kx__spdy_new(&cb, &f, &f.s, NULL))
 		return 0;
 	struct kx_buf frames = KX_BUF_INIT(0);
 	int structured = data[0] & 0x80;
@@ -213,27 +213,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size = frames.len;
 	}
 	split = size ? split % (size + 1) : 0;
-	kx_spdy_set_queue_cap(f.s, 64 << 10);
+	kx__spdy_set_queue_cap(f.s, 64 << 10);
 	for (int i = 0; i < 4; i++) {
-		struct kx_spdy_pair h[] = {{"streamtype", types[i]}};
+		struct kx__spdy_pair h[] = {{"streamtype", types[i]}};
 		uint32_t id;
-		check(kx_spdy_open_stream(f.s, h, 1, i == 0, &id, NULL) == KX_OK && id == (uint32_t)(2 * i + 1));
+		check(kx__spdy_open_stream(f.s, h, 1, i == 0, &id, NULL) == KX_OK && id == (uint32_t)(2 * i + 1));
 	}
-	kx_err e1 = kx_spdy_feed(f.s, data, split, NULL);
+	kx_err e1 = kx__spdy_feed(f.s, data, split, NULL);
 	size_t n;
-	const void *p = kx_spdy_peek(f.s, &n);
+	const void *p = kx__spdy_peek(f.s, &n);
 	kx_buf_append(&out, p, n);
-	kx_spdy_consumed(f.s, n);
-	kx_err e2 = kx_spdy_feed(f.s, data + split, size - split, NULL);
+	kx__spdy_consumed(f.s, n);
+	kx_err e2 = kx__spdy_feed(f.s, data + split, size - split, NULL);
 	check(!e1 || e2 == e1); /* a failed session stays failed */
-	kx_spdy_ping(f.s, NULL, NULL);
-	p = kx_spdy_peek(f.s, &n);
+	kx__spdy_ping(f.s, NULL, NULL);
+	p = kx__spdy_peek(f.s, &n);
 	kx_buf_append(&out, p, n);
 	check(inflateInit(&z) == Z_OK);
 	check_output(&z, (const unsigned char *)out.data, out.len);
 	inflateEnd(&z);
 	kx_buf_free(&out);
 	kx_buf_free(&frames);
-	kx_spdy_free(f.s);
+	kx__spdy_free(f.s);
 	return 0;
 }

@@ -28,7 +28,7 @@
 struct rec {
 	struct kx_buf log;
 	uint32_t data_stream; /* last event was data for this stream: coalesce */
-	struct kx_spdy *s;
+	struct kx__spdy *s;
 	uint32_t reset_on_data; /* a callback that resets this stream on data */
 	int feed_from_callback;
 	kx_err nested_err;
@@ -45,7 +45,7 @@ static void rec_bytes(struct rec *r, const void *p, size_t n)
 	}
 }
 
-static void rec_headers(struct rec *r, const struct kx_spdy_headers *h)
+static void rec_headers(struct rec *r, const struct kx__spdy_headers *h)
 {
 	for (size_t i = 0; i < h->count; i++) {
 		kx_buf_printf(&r->log, " %s=", h->items[i].name);
@@ -53,7 +53,7 @@ static void rec_headers(struct rec *r, const struct kx_spdy_headers *h)
 	}
 }
 
-static void on_reply(void *ud, uint32_t id, const struct kx_spdy_headers *h)
+static void on_reply(void *ud, uint32_t id, const struct kx__spdy_headers *h)
 {
 	struct rec *r = ud;
 	r->data_stream = 0;
@@ -62,7 +62,7 @@ static void on_reply(void *ud, uint32_t id, const struct kx_spdy_headers *h)
 	kx_buf_appends(&r->log, "\n");
 }
 
-static void on_headers(void *ud, uint32_t id, const struct kx_spdy_headers *h)
+static void on_headers(void *ud, uint32_t id, const struct kx__spdy_headers *h)
 {
 	struct rec *r = ud;
 	r->data_stream = 0;
@@ -84,9 +84,9 @@ static void on_data(void *ud, uint32_t id, const void *p, size_t n)
 	kx_buf_appends(&r->log, "\n");
 	r->data_stream = id;
 	if (r->reset_on_data == id)
-		assert_int_equal(kx_spdy_reset(r->s, id, KX_SPDY_CANCEL, NULL), KX_OK);
+		assert_int_equal(kx__spdy_reset(r->s, id, KX_SPDY_CANCEL, NULL), KX_OK);
 	if (r->feed_from_callback)
-		r->nested_err = kx_spdy_feed(r->s, "x", 1, NULL);
+		r->nested_err = kx__spdy_feed(r->s, "x", 1, NULL);
 }
 
 static void on_fin(void *ud, uint32_t id)
@@ -117,7 +117,7 @@ static void on_ping_reply(void *ud, uint32_t id)
 	kx_buf_printf(&r->log, "pong %u\n", id);
 }
 
-static const struct kx_spdy_callbacks recording = {
+static const struct kx__spdy_callbacks recording = {
 	on_reply, on_headers, on_data, on_fin, on_reset, on_goaway, on_ping_reply,
 };
 
@@ -126,36 +126,36 @@ static const char *log_of(struct rec *r)
 	return r->log.data ? r->log.data : "";
 }
 
-static struct kx_spdy *new_session(struct rec *r)
+static struct kx__spdy *new_session(struct rec *r)
 {
-	struct kx_spdy *s = NULL;
+	struct kx__spdy *s = NULL;
 	memset(r, 0, sizeof *r);
 	r->log = (struct kx_buf)KX_BUF_INIT(0);
-	assert_int_equal(kx_spdy_new(&recording, r, &s, NULL), KX_OK);
+	assert_int_equal(kx__spdy_new(&recording, r, &s, NULL), KX_OK);
 	r->s = s;
 	return s;
 }
 
-static void end_session(struct kx_spdy *s, struct rec *r)
+static void end_session(struct kx__spdy *s, struct rec *r)
 {
-	kx_spdy_free(s);
+	kx__spdy_free(s);
 	kx_buf_free(&r->log);
 }
 
 /* Take everything the session queued. */
-static size_t drain(struct kx_spdy *s, unsigned char *out, size_t cap)
+static size_t drain(struct kx__spdy *s, unsigned char *out, size_t cap)
 {
 	size_t n;
-	const void *p = kx_spdy_peek(s, &n);
+	const void *p = kx__spdy_peek(s, &n);
 	assert_true(n <= cap);
 	if (n)
 		memcpy(out, p, n);
-	kx_spdy_consumed(s, n);
-	assert_int_equal(kx_spdy_pending(s), 0);
+	kx__spdy_consumed(s, n);
+	assert_int_equal(kx__spdy_pending(s), 0);
 	return n;
 }
 
-static void expect_out(struct kx_spdy *s, const unsigned char *want, size_t len)
+static void expect_out(struct kx__spdy *s, const unsigned char *want, size_t len)
 {
 	unsigned char got[256];
 	size_t n = drain(s, got, sizeof got);
@@ -301,19 +301,19 @@ static void srv_settings(struct srv *v)
 }
 
 /* Feed the server's bytes; expect success. */
-static void feed_ok(struct kx_spdy *s, const void *p, size_t n)
+static void feed_ok(struct kx__spdy *s, const void *p, size_t n)
 {
 	struct kx_errbuf eb = {0};
-	kx_err err = kx_spdy_feed(s, p, n, &eb);
+	kx_err err = kx__spdy_feed(s, p, n, &eb);
 	if (err)
 		fail_msg("feed: %s: %s", kx_strerror(err), eb.msg);
 }
 
-static uint32_t open_plain(struct kx_spdy *s, const char *type)
+static uint32_t open_plain(struct kx__spdy *s, const char *type)
 {
-	struct kx_spdy_pair h[] = {{"streamtype", type}};
+	struct kx__spdy_pair h[] = {{"streamtype", type}};
 	uint32_t id = 0;
-	assert_int_equal(kx_spdy_open_stream(s, h, 1, 0, &id, NULL), KX_OK);
+	assert_int_equal(kx__spdy_open_stream(s, h, 1, 0, &id, NULL), KX_OK);
 	return id;
 }
 
@@ -430,15 +430,15 @@ static void dictionary_is_the_spdy3_one(void **state)
 static void frames_are_byte_exact(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	unsigned char out[4096];
 	uint32_t id = 0;
 	srv_init(&v);
 
 	/* SYN_STREAM: names lowercased, repeated names joined with NUL, in first-seen order */
-	struct kx_spdy_pair h[] = {{"StreamType", "data"}, {"Port", "80"}, {"requestID", "0"}, {"port", "8080"}};
-	assert_int_equal(kx_spdy_open_stream(s, h, 4, 0, &id, NULL), KX_OK);
+	struct kx__spdy_pair h[] = {{"StreamType", "data"}, {"Port", "80"}, {"requestID", "0"}, {"port", "8080"}};
+	assert_int_equal(kx__spdy_open_stream(s, h, 4, 0, &id, NULL), KX_OK);
 	assert_int_equal(id, 1);
 	size_t n = drain(s, out, sizeof out);
 	const unsigned char syn_head[] = {0x80, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
@@ -470,38 +470,38 @@ static void frames_are_byte_exact(void **state)
 	srv_reply(&v, 1, 0);
 	feed_ok(s, v.wire.data, v.wire.len);
 	assert_string_equal(log_of(&r), "reply 1\n");
-	assert_int_equal(kx_spdy_write(s, 1, "hello", 5, NULL), KX_OK);
+	assert_int_equal(kx__spdy_write(s, 1, "hello", 5, NULL), KX_OK);
 	expect_out(s, (const unsigned char *)"\x00\x00\x00\x01\x00\x00\x00\x05hello", 13);
-	assert_int_equal(kx_spdy_close_stream(s, 1, NULL), KX_OK);
+	assert_int_equal(kx__spdy_close_stream(s, 1, NULL), KX_OK);
 	expect_out(s, (const unsigned char *)"\x00\x00\x00\x01\x01\x00\x00\x00", 8);
-	assert_int_equal(kx_spdy_ping(s, &id, NULL), KX_OK);
+	assert_int_equal(kx__spdy_ping(s, &id, NULL), KX_OK);
 	assert_int_equal(id, 1);
 	expect_out(s, (const unsigned char *)"\x80\x03\x00\x06\x00\x00\x00\x04\x00\x00\x00\x01", 12);
-	assert_int_equal(kx_spdy_ping(s, &id, NULL), KX_OK);
+	assert_int_equal(kx__spdy_ping(s, &id, NULL), KX_OK);
 	assert_int_equal(id, 3);
 	expect_out(s, (const unsigned char *)"\x80\x03\x00\x06\x00\x00\x00\x04\x00\x00\x00\x03", 12);
 	id = open_plain(s, "stdin");
 	assert_int_equal(id, 3);
 	drain(s, out, sizeof out);
-	assert_int_equal(kx_spdy_reset(s, 3, KX_SPDY_CANCEL, NULL), KX_OK);
+	assert_int_equal(kx__spdy_reset(s, 3, KX_SPDY_CANCEL, NULL), KX_OK);
 	expect_out(s,
 		   (const unsigned char *)"\x80\x03\x00\x03\x00\x00\x00\x08\x00\x00\x00\x03\x00\x00\x00\x05",
 		   16);
-	assert_false(kx_spdy_stream_alive(s, 3));
+	assert_false(kx__spdy_stream_alive(s, 3));
 	/* FIN on open: flags 1 */
-	struct kx_spdy_pair e[] = {{"streamtype", "error"}};
-	assert_int_equal(kx_spdy_open_stream(s, e, 1, 1, &id, NULL), KX_OK);
+	struct kx__spdy_pair e[] = {{"streamtype", "error"}};
+	assert_int_equal(kx__spdy_open_stream(s, e, 1, 1, &id, NULL), KX_OK);
 	assert_int_equal(id, 5);
 	n = drain(s, out, sizeof out);
 	assert_memory_equal(out, "\x80\x03\x00\x01\x01", 5);
 	assert_memory_equal(out + 8, "\x00\x00\x00\x05", 4);
-	assert_int_equal(kx_spdy_goaway(s, KX_SPDY_GOAWAY_OK, NULL), KX_OK);
+	assert_int_equal(kx__spdy_goaway(s, KX_SPDY_GOAWAY_OK, NULL), KX_OK);
 	expect_out(s,
 		   (const unsigned char *)"\x80\x03\x00\x07\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00",
 		   16);
-	assert_int_equal(kx_spdy_goaway(s, KX_SPDY_GOAWAY_OK, NULL), KX_OK); /* once */
-	assert_int_equal(kx_spdy_pending(s), 0);
-	assert_int_equal(kx_spdy_open_stream(s, e, 1, 0, &id, NULL), KX_ERR_CLOSED);
+	assert_int_equal(kx__spdy_goaway(s, KX_SPDY_GOAWAY_OK, NULL), KX_OK); /* once */
+	assert_int_equal(kx__spdy_pending(s), 0);
+	assert_int_equal(kx__spdy_open_stream(s, e, 1, 0, &id, NULL), KX_ERR_CLOSED);
 	srv_free(&v);
 	end_session(s, &r);
 }
@@ -509,7 +509,7 @@ static void frames_are_byte_exact(void **state)
 static void large_writes_split_into_32k_frames(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	struct client_frames c = {0};
 	static unsigned char big[100000], out[110000];
@@ -519,15 +519,15 @@ static void large_writes_split_into_32k_frames(void **state)
 	feed_ok(s, v.wire.data, v.wire.len);
 	drain(s, out, sizeof out);
 	memset(big, 'x', sizeof big);
-	assert_int_equal(kx_spdy_write(s, 1, big, sizeof big, NULL), KX_OK);
+	assert_int_equal(kx__spdy_write(s, 1, big, sizeof big, NULL), KX_OK);
 	size_t n = drain(s, out, sizeof out);
 	assert_int_equal(n, sizeof big + 4 * 8);
 	assert_string_equal(describe_client(&c, out, n), "DATA 1 flags=0 len=32768\n"
 							 "DATA 1 flags=0 len=32768\n"
 							 "DATA 1 flags=0 len=32768\n"
 							 "DATA 1 flags=0 len=1696\n");
-	assert_int_equal(kx_spdy_write(s, 1, big, 0, NULL), KX_OK);
-	assert_int_equal(kx_spdy_pending(s), 0);
+	assert_int_equal(kx__spdy_write(s, 1, big, 0, NULL), KX_OK);
+	assert_int_equal(kx__spdy_pending(s), 0);
 	client_frames_free(&c);
 	srv_free(&v);
 	end_session(s, &r);
@@ -538,16 +538,16 @@ static void large_writes_split_into_32k_frames(void **state)
 static void outgoing_blocks_share_one_zlib_stream(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct client_frames c = {0};
 	unsigned char out[4096];
 	size_t off[4], n = 0;
 	const char *types[] = {"error", "stdout", "stderr"};
 	for (int i = 0; i < 3; i++) {
-		struct kx_spdy_pair h[] = {{"streamtype", types[i]}, {"port", "8080"}, {"requestid", "7"}};
+		struct kx__spdy_pair h[] = {{"streamtype", types[i]}, {"port", "8080"}, {"requestid", "7"}};
 		uint32_t id;
 		off[i] = n;
-		assert_int_equal(kx_spdy_open_stream(s, h, 3, 0, &id, NULL), KX_OK);
+		assert_int_equal(kx__spdy_open_stream(s, h, 3, 0, &id, NULL), KX_OK);
 		assert_int_equal(id, (uint32_t)(2 * i + 1));
 		n += drain(s, out + n, sizeof out - n);
 	}
@@ -576,7 +576,7 @@ static void outgoing_blocks_share_one_zlib_stream(void **state)
 static void incoming_blocks_share_one_zlib_stream(void **state)
 {
 	struct rec r, r2;
-	struct kx_spdy *s = new_session(&r), *s2;
+	struct kx__spdy *s = new_session(&r), *s2;
 	struct srv v;
 	struct kx_errbuf eb = {0};
 	srv_init(&v);
@@ -596,7 +596,7 @@ static void incoming_blocks_share_one_zlib_stream(void **state)
 	s2 = new_session(&r2);
 	for (int i = 0; i < 3; i++)
 		open_plain(s2, "x");
-	assert_int_equal(kx_spdy_feed(s2, v.wire.data + first, second - first, &eb), KX_ERR_PROTOCOL);
+	assert_int_equal(kx__spdy_feed(s2, v.wire.data + first, second - first, &eb), KX_ERR_PROTOCOL);
 	assert_non_null(strstr(eb.msg, "header block does not inflate"));
 	assert_string_equal(log_of(&r2), "");
 	end_session(s2, &r2);
@@ -641,12 +641,12 @@ static const char conversation_log[] =
 	"reset 5 5 peer\n"
 	"goaway 5 0\n";
 
-static void open_three(struct kx_spdy *s)
+static void open_three(struct kx__spdy *s)
 {
 	open_plain(s, "error");
 	open_plain(s, "stdout");
 	open_plain(s, "stderr");
-	kx_spdy_consumed(s, kx_spdy_pending(s));
+	kx__spdy_consumed(s, kx__spdy_pending(s));
 }
 
 static void every_split_gives_the_same_callbacks(void **state)
@@ -661,7 +661,7 @@ static void every_split_gives_the_same_callbacks(void **state)
 	size_t n = v.wire.len;
 
 	for (size_t cut = 0; cut <= n; cut++) {
-		struct kx_spdy *s = new_session(&r);
+		struct kx__spdy *s = new_session(&r);
 		open_three(s);
 		feed_ok(s, w, cut);
 		feed_ok(s, w + cut, n - cut);
@@ -671,12 +671,12 @@ static void every_split_gives_the_same_callbacks(void **state)
 		end_session(s, &r);
 	}
 	/* byte by byte */
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	open_three(s);
 	for (size_t i = 0; i < n; i++)
 		feed_ok(s, w + i, 1);
 	assert_string_equal(log_of(&r), conversation_log);
-	assert_int_equal(kx_spdy_stream_count(s), 2); /* 1 and 3: closed by the server only; 5 reset */
+	assert_int_equal(kx__spdy_stream_count(s), 2); /* 1 and 3: closed by the server only; 5 reset */
 	end_session(s, &r);
 	srv_free(&v);
 }
@@ -726,17 +726,17 @@ static int read_recording(const char *name, const char *which, char **data, size
 	return kx__read_file(path, 1 << 20, data, len, NULL) == KX_OK;
 }
 
-static struct kx_spdy *replay_session(const struct recording *rc, struct rec *r)
+static struct kx__spdy *replay_session(const struct recording *rc, struct rec *r)
 {
-	struct kx_spdy *s = new_session(r);
+	struct kx__spdy *s = new_session(r);
 	for (int i = 0; i < 4 && rc->streams[i]; i++) {
-		struct kx_spdy_pair h[] = {{"streamtype", rc->streams[i]}, {"port", "7"}, {"requestid", "0"}};
+		struct kx__spdy_pair h[] = {{"streamtype", rc->streams[i]}, {"port", "7"}, {"requestid", "0"}};
 		uint32_t id;
-		assert_int_equal(kx_spdy_open_stream(s, h, strcmp(rc->streams[i], "error") ? 1 : 3,
+		assert_int_equal(kx__spdy_open_stream(s, h, strcmp(rc->streams[i], "error") ? 1 : 3,
 						     !strcmp(rc->name, "portforward-echo") && i == 0, &id, NULL),
 				 KX_OK);
 	}
-	kx_spdy_consumed(s, kx_spdy_pending(s));
+	kx__spdy_consumed(s, kx__spdy_pending(s));
 	return s;
 }
 
@@ -748,14 +748,14 @@ static void replays_real_apiserver_exchanges(void **state)
 		size_t n = 0;
 		struct rec r;
 		assert_true(read_recording(rc->name, "server", &w, &n));
-		struct kx_spdy *s = replay_session(rc, &r);
+		struct kx__spdy *s = replay_session(rc, &r);
 		feed_ok(s, w, n);
 		char *want = kx__strdup(log_of(&r));
 		for (int i = 0; i < 6 && rc->want[i]; i++) {
 			if (!strstr(want, rc->want[i]))
 				fail_msg("%s: log lacks \"%s\":\n%s", rc->name, rc->want[i], want);
 		}
-		assert_int_equal(kx_spdy_stream_count(s), rc->alive_after);
+		assert_int_equal(kx__spdy_stream_count(s), rc->alive_after);
 		end_session(s, &r);
 		for (size_t cut = 0; cut <= n; cut++) {
 			s = replay_session(rc, &r);
@@ -798,7 +798,7 @@ static void recorded_client_bytes_decode(void **state)
 static void server_pings_are_echoed(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	srv_init(&v);
 	srv_ping(&v, 2);
@@ -817,7 +817,7 @@ static void server_pings_are_echoed(void **state)
 static void goaway_refuses_streams_above_last_good(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	struct kx_errbuf eb = {0};
 	uint32_t id;
@@ -828,12 +828,12 @@ static void goaway_refuses_streams_above_last_good(void **state)
 	srv_data(&v, 1, 0, "still", 5);
 	feed_ok(s, v.wire.data, v.wire.len);
 	assert_string_equal(log_of(&r), "reply 1\ngoaway 3 2\nreset 5 3 peer\ndata 1 still\n");
-	assert_true(kx_spdy_stream_alive(s, 3));
-	assert_false(kx_spdy_stream_alive(s, 5));
-	struct kx_spdy_pair h[] = {{"streamtype", "x"}};
-	assert_int_equal(kx_spdy_open_stream(s, h, 1, 0, &id, &eb), KX_ERR_CLOSED);
+	assert_true(kx__spdy_stream_alive(s, 3));
+	assert_false(kx__spdy_stream_alive(s, 5));
+	struct kx__spdy_pair h[] = {{"streamtype", "x"}};
+	assert_int_equal(kx__spdy_open_stream(s, h, 1, 0, &id, &eb), KX_ERR_CLOSED);
 	assert_string_equal(eb.msg, "spdy: the server sent GOAWAY");
-	assert_int_equal(kx_spdy_write(s, 1, "ok", 2, NULL), KX_OK); /* old streams go on */
+	assert_int_equal(kx__spdy_write(s, 1, "ok", 2, NULL), KX_OK); /* old streams go on */
 	srv_free(&v);
 	end_session(s, &r);
 }
@@ -841,7 +841,7 @@ static void goaway_refuses_streams_above_last_good(void **state)
 static void rst_stream_from_server_forgets_the_stream(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	struct kx_errbuf eb = {0};
 	srv_init(&v);
@@ -855,12 +855,12 @@ static void rst_stream_from_server_forgets_the_stream(void **state)
 	srv_reply(&v, 3, 0);
 	feed_ok(s, v.wire.data, v.wire.len);
 	assert_string_equal(log_of(&r), "reply 1\nreset 1 6 peer\nreply 3\n");
-	assert_int_equal(kx_spdy_pending(s), 0);
-	assert_int_equal(kx_spdy_write(s, 1, "x", 1, &eb), KX_ERR_INVALID);
+	assert_int_equal(kx__spdy_pending(s), 0);
+	assert_int_equal(kx__spdy_write(s, 1, "x", 1, &eb), KX_ERR_INVALID);
 	assert_string_equal(eb.msg, "spdy: stream 1 is closed");
-	assert_int_equal(kx_spdy_reset(s, 1, KX_SPDY_CANCEL, NULL), KX_OK); /* no-op */
-	assert_int_equal(kx_spdy_close_stream(s, 1, NULL), KX_OK);          /* no-op */
-	assert_int_equal(kx_spdy_pending(s), 0);
+	assert_int_equal(kx__spdy_reset(s, 1, KX_SPDY_CANCEL, NULL), KX_OK); /* no-op */
+	assert_int_equal(kx__spdy_close_stream(s, 1, NULL), KX_OK);          /* no-op */
+	assert_int_equal(kx__spdy_pending(s), 0);
 	srv_free(&v);
 	end_session(s, &r);
 }
@@ -868,7 +868,7 @@ static void rst_stream_from_server_forgets_the_stream(void **state)
 static void fin_both_ways_forgets_the_stream(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	srv_init(&v);
 	open_three(s);
@@ -877,25 +877,25 @@ static void fin_both_ways_forgets_the_stream(void **state)
 	srv_data(&v, 1, 1, NULL, 0);
 	feed_ok(s, v.wire.data, v.wire.len);
 	assert_string_equal(log_of(&r), "reply 1\nreply 3\nfin 3\nfin 1\n");
-	assert_true(kx_spdy_stream_ready(s, 1));
-	assert_int_equal(kx_spdy_write(s, 1, "late", 4, NULL), KX_OK); /* half-closed: we may still send */
-	assert_int_equal(kx_spdy_close_stream(s, 1, NULL), KX_OK);
-	assert_false(kx_spdy_stream_alive(s, 1));
-	assert_int_equal(kx_spdy_close_stream(s, 3, NULL), KX_OK);
-	assert_false(kx_spdy_stream_alive(s, 3));
-	assert_int_equal(kx_spdy_stream_count(s), 1);
+	assert_true(kx__spdy_stream_ready(s, 1));
+	assert_int_equal(kx__spdy_write(s, 1, "late", 4, NULL), KX_OK); /* half-closed: we may still send */
+	assert_int_equal(kx__spdy_close_stream(s, 1, NULL), KX_OK);
+	assert_false(kx__spdy_stream_alive(s, 1));
+	assert_int_equal(kx__spdy_close_stream(s, 3, NULL), KX_OK);
+	assert_false(kx__spdy_stream_alive(s, 3));
+	assert_int_equal(kx__spdy_stream_count(s), 1);
 	/* our FIN first, then theirs */
 	kx_buf_clear(&v.wire);
 	srv_reply(&v, 5, 0);
 	feed_ok(s, v.wire.data, v.wire.len);
-	assert_int_equal(kx_spdy_close_stream(s, 5, NULL), KX_OK);
-	assert_int_equal(kx_spdy_close_stream(s, 5, NULL), KX_OK); /* twice: no-op */
-	assert_true(kx_spdy_stream_alive(s, 5));
+	assert_int_equal(kx__spdy_close_stream(s, 5, NULL), KX_OK);
+	assert_int_equal(kx__spdy_close_stream(s, 5, NULL), KX_OK); /* twice: no-op */
+	assert_true(kx__spdy_stream_alive(s, 5));
 	kx_buf_clear(&v.wire);
 	srv_data(&v, 5, 1, "end", 3);
 	feed_ok(s, v.wire.data, v.wire.len);
-	assert_false(kx_spdy_stream_alive(s, 5));
-	assert_int_equal(kx_spdy_stream_count(s), 0);
+	assert_false(kx__spdy_stream_alive(s, 5));
+	assert_int_equal(kx__spdy_stream_count(s), 0);
 	assert_non_null(strstr(log_of(&r), "data 5 end\nfin 5\n"));
 	srv_free(&v);
 	end_session(s, &r);
@@ -904,7 +904,7 @@ static void fin_both_ways_forgets_the_stream(void **state)
 static void settings_and_window_update_are_ignored(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	srv_init(&v);
 	open_three(s);
@@ -915,7 +915,7 @@ static void settings_and_window_update_are_ignored(void **state)
 	srv_two(&v, 9, 77, 1);
 	feed_ok(s, v.wire.data, v.wire.len);
 	assert_string_equal(log_of(&r), "");
-	assert_int_equal(kx_spdy_pending(s), 0);
+	assert_int_equal(kx__spdy_pending(s), 0);
 	srv_free(&v);
 	end_session(s, &r);
 }
@@ -923,14 +923,14 @@ static void settings_and_window_update_are_ignored(void **state)
 static void stream_errors_reset_the_stream(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	struct client_frames c = {0};
 	unsigned char out[512];
 	srv_init(&v);
 	open_three(s);
 	open_plain(s, "x"); /* 7 */
-	kx_spdy_consumed(s, kx_spdy_pending(s));
+	kx__spdy_consumed(s, kx__spdy_pending(s));
 	srv_data(&v, 1, 0, "early", 5); /* before SYN_REPLY: PROTOCOL_ERROR */
 	srv_reply(&v, 3, 0);
 	srv_reply(&v, 3, 0);            /* twice: STREAM_IN_USE */
@@ -945,7 +945,7 @@ static void stream_errors_reset_the_stream(void **state)
 	size_t n = drain(s, out, sizeof out);
 	assert_string_equal(describe_client(&c, out, n), "CONTROL 3 1 1\nCONTROL 3 3 8\nCONTROL 3 5 9\n"
 							 "CONTROL 3 9 2\nCONTROL 3 7 1\n");
-	assert_int_equal(kx_spdy_stream_count(s), 0);
+	assert_int_equal(kx__spdy_stream_count(s), 0);
 	client_frames_free(&c);
 	srv_free(&v);
 	end_session(s, &r);
@@ -954,7 +954,7 @@ static void stream_errors_reset_the_stream(void **state)
 static void server_streams_are_refused(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	struct kx_errbuf eb = {0};
 	const struct nv h[] = {{"streamtype", "data", 0}};
@@ -969,16 +969,16 @@ static void server_streams_are_refused(void **state)
 		   32);
 	assert_string_equal(log_of(&r), "");
 	/* after our GOAWAY: ignored silently */
-	assert_int_equal(kx_spdy_goaway(s, KX_SPDY_GOAWAY_OK, NULL), KX_OK);
-	kx_spdy_consumed(s, kx_spdy_pending(s));
+	assert_int_equal(kx__spdy_goaway(s, KX_SPDY_GOAWAY_OK, NULL), KX_OK);
+	kx__spdy_consumed(s, kx__spdy_pending(s));
 	kx_buf_clear(&v.wire);
 	srv_headers_frame(&v, 1, 0, 6, h, 1);
 	feed_ok(s, v.wire.data, v.wire.len);
-	assert_int_equal(kx_spdy_pending(s), 0);
+	assert_int_equal(kx__spdy_pending(s), 0);
 	/* a repeated id is a session error */
 	kx_buf_clear(&v.wire);
 	srv_headers_frame(&v, 1, 0, 6, h, 1);
-	assert_int_equal(kx_spdy_feed(s, v.wire.data, v.wire.len, &eb), KX_ERR_PROTOCOL);
+	assert_int_equal(kx__spdy_feed(s, v.wire.data, v.wire.len, &eb), KX_ERR_PROTOCOL);
 	assert_string_equal(eb.msg, "spdy: server opened stream 6 after stream 6");
 	srv_free(&v);
 	end_session(s, &r);
@@ -1193,7 +1193,7 @@ static void malformed_input_is_a_protocol_error(void **state)
 			struct rec r;
 			struct srv v;
 			struct kx_errbuf eb = {0}, eb2 = {0};
-			struct kx_spdy *s = new_session(&r);
+			struct kx__spdy *s = new_session(&r);
 			kx_err err = KX_OK;
 			srv_init(&v);
 			open_three(s);
@@ -1203,18 +1203,18 @@ static void malformed_input_is_a_protocol_error(void **state)
 			bc->build(&v);
 			if (bytewise) {
 				for (size_t k = 0; k < v.wire.len && !err; k++)
-					err = kx_spdy_feed(s, v.wire.data + k, 1, &eb);
+					err = kx__spdy_feed(s, v.wire.data + k, 1, &eb);
 			} else {
-				err = kx_spdy_feed(s, v.wire.data, v.wire.len, &eb);
+				err = kx__spdy_feed(s, v.wire.data, v.wire.len, &eb);
 			}
 			if (err != KX_ERR_PROTOCOL || strncmp(eb.msg, bc->message, strlen(bc->message)))
 				fail_msg("%s: got %s \"%s\", want \"%s\"", bc->what, kx_strerror(err), eb.msg,
 					 bc->message);
 			/* the session stays failed, says so again, and offers GOAWAY(PROTOCOL_ERROR) */
-			assert_int_equal(kx_spdy_feed(s, "\0", 1, &eb2), KX_ERR_PROTOCOL);
+			assert_int_equal(kx__spdy_feed(s, "\0", 1, &eb2), KX_ERR_PROTOCOL);
 			assert_string_equal(eb2.msg, eb.msg);
-			assert_int_equal(kx_spdy_write(s, 1, "x", 1, NULL), KX_ERR_PROTOCOL);
-			assert_int_equal(kx_spdy_ping(s, NULL, NULL), KX_ERR_PROTOCOL);
+			assert_int_equal(kx__spdy_write(s, 1, "x", 1, NULL), KX_ERR_PROTOCOL);
+			assert_int_equal(kx__spdy_ping(s, NULL, NULL), KX_ERR_PROTOCOL);
 			expect_out(s, goaway, 16);
 			srv_free(&v);
 			end_session(s, &r);
@@ -1225,52 +1225,52 @@ static void malformed_input_is_a_protocol_error(void **state)
 static void queue_cap_applies_backpressure(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	struct kx_errbuf eb = {0};
 	struct client_frames c = {0};
 	static unsigned char chunk[70000], out[300000];
 	uint32_t id;
 	srv_init(&v);
-	kx_spdy_set_queue_cap(s, 1); /* raised to the 64 KiB minimum */
+	kx__spdy_set_queue_cap(s, 1); /* raised to the 64 KiB minimum */
 	open_plain(s, "stdin");
 	srv_reply(&v, 1, 0);
 	feed_ok(s, v.wire.data, v.wire.len);
 	size_t n = drain(s, out, sizeof out);
 	assert_string_equal(describe_client(&c, out, n), "SYN_STREAM 1 flags=0 streamtype=stdin\n");
-	size_t room = kx_spdy_write_room(s);
+	size_t room = kx__spdy_write_room(s);
 	assert_int_equal(room, 65536 - 16);
 	/* too much at once: refused, nothing queued */
-	assert_int_equal(kx_spdy_write(s, 1, chunk, room + 1, &eb), KX_ERR_TOO_LARGE);
-	assert_int_equal(kx_spdy_pending(s), 0);
-	assert_int_equal(kx_spdy_write(s, 1, chunk, sizeof chunk, NULL), KX_ERR_TOO_LARGE);
+	assert_int_equal(kx__spdy_write(s, 1, chunk, room + 1, &eb), KX_ERR_TOO_LARGE);
+	assert_int_equal(kx__spdy_pending(s), 0);
+	assert_int_equal(kx__spdy_write(s, 1, chunk, sizeof chunk, NULL), KX_ERR_TOO_LARGE);
 	/* exactly the room fits */
-	assert_int_equal(kx_spdy_write(s, 1, chunk, room, NULL), KX_OK);
-	assert_int_equal(kx_spdy_pending(s), 65536);
-	assert_int_equal(kx_spdy_write_room(s), 0);
-	assert_int_equal(kx_spdy_write(s, 1, chunk, 1, NULL), KX_ERR_TOO_LARGE);
+	assert_int_equal(kx__spdy_write(s, 1, chunk, room, NULL), KX_OK);
+	assert_int_equal(kx__spdy_pending(s), 65536);
+	assert_int_equal(kx__spdy_write_room(s), 0);
+	assert_int_equal(kx__spdy_write(s, 1, chunk, 1, NULL), KX_ERR_TOO_LARGE);
 	/* a SYN_STREAM does not fit either, and must not touch the deflate stream */
-	struct kx_spdy_pair h[] = {{"streamtype", "stdout"}};
-	assert_int_equal(kx_spdy_open_stream(s, h, 1, 0, &id, NULL), KX_ERR_TOO_LARGE);
+	struct kx__spdy_pair h[] = {{"streamtype", "stdout"}};
+	assert_int_equal(kx__spdy_open_stream(s, h, 1, 0, &id, NULL), KX_ERR_TOO_LARGE);
 	/* control frames use the reserve */
-	assert_int_equal(kx_spdy_ping(s, &id, NULL), KX_OK);
-	assert_int_equal(kx_spdy_close_stream(s, 1, NULL), KX_OK);
-	assert_int_equal(kx_spdy_pending(s), 65536 + 12 + 8);
+	assert_int_equal(kx__spdy_ping(s, &id, NULL), KX_OK);
+	assert_int_equal(kx__spdy_close_stream(s, 1, NULL), KX_OK);
+	assert_int_equal(kx__spdy_pending(s), 65536 + 12 + 8);
 	/* the caller writes part of it: room comes back */
 	n = 0;
 	size_t len;
-	const unsigned char *p = kx_spdy_peek(s, &len);
+	const unsigned char *p = kx__spdy_peek(s, &len);
 	memcpy(out, p, 1000);
-	kx_spdy_consumed(s, 1000);
+	kx__spdy_consumed(s, 1000);
 	n += 1000;
-	assert_int_equal(kx_spdy_pending(s), 65536 + 20 - 1000);
-	assert_int_equal(kx_spdy_open_stream(s, h, 1, 0, &id, NULL), KX_OK);
+	assert_int_equal(kx__spdy_pending(s), 65536 + 20 - 1000);
+	assert_int_equal(kx__spdy_open_stream(s, h, 1, 0, &id, NULL), KX_OK);
 	assert_int_equal(id, 3);
 	/* a server that makes us answer while nobody drains: fatal once the reserve is full */
 	kx_buf_clear(&v.wire);
 	for (int i = 0; i < 6000; i++)
 		srv_ping(&v, 2);
-	assert_int_equal(kx_spdy_feed(s, v.wire.data, v.wire.len, &eb), KX_ERR_PROTOCOL);
+	assert_int_equal(kx__spdy_feed(s, v.wire.data, v.wire.len, &eb), KX_ERR_PROTOCOL);
 	assert_non_null(strstr(eb.msg, "outgoing queue full"));
 	/* everything queued before is intact and in order, and the refused
 	 * SYN_STREAM left the shared deflate stream alone */
@@ -1288,45 +1288,45 @@ static void queue_cap_applies_backpressure(void **state)
 static void data_needs_the_reply_first(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct kx_errbuf eb = {0};
 	uint32_t id = open_plain(s, "stdin");
-	kx_spdy_consumed(s, kx_spdy_pending(s));
-	assert_false(kx_spdy_stream_ready(s, id));
-	assert_true(kx_spdy_stream_alive(s, id));
-	assert_int_equal(kx_spdy_write(s, id, "x", 1, &eb), KX_ERR_INVALID);
+	kx__spdy_consumed(s, kx__spdy_pending(s));
+	assert_false(kx__spdy_stream_ready(s, id));
+	assert_true(kx__spdy_stream_alive(s, id));
+	assert_int_equal(kx__spdy_write(s, id, "x", 1, &eb), KX_ERR_INVALID);
 	assert_string_equal(eb.msg, "spdy: stream 1 has no SYN_REPLY yet (the server would drop the data)");
-	assert_int_equal(kx_spdy_close_stream(s, id, NULL), KX_ERR_INVALID);
-	assert_int_equal(kx_spdy_write(s, 9, "x", 1, NULL), KX_ERR_INVALID);
-	assert_int_equal(kx_spdy_reset(s, 9, KX_SPDY_CANCEL, NULL), KX_ERR_INVALID);
-	assert_int_equal(kx_spdy_reset(s, id, 0, NULL), KX_ERR_INVALID);
-	assert_int_equal(kx_spdy_pending(s), 0);
-	assert_int_equal(kx_spdy_reset(s, id, KX_SPDY_CANCEL, NULL), KX_OK); /* allowed before the reply */
-	assert_int_equal(kx_spdy_pending(s), 16);
-	assert_false(kx_spdy_stream_alive(s, id));
+	assert_int_equal(kx__spdy_close_stream(s, id, NULL), KX_ERR_INVALID);
+	assert_int_equal(kx__spdy_write(s, 9, "x", 1, NULL), KX_ERR_INVALID);
+	assert_int_equal(kx__spdy_reset(s, 9, KX_SPDY_CANCEL, NULL), KX_ERR_INVALID);
+	assert_int_equal(kx__spdy_reset(s, id, 0, NULL), KX_ERR_INVALID);
+	assert_int_equal(kx__spdy_pending(s), 0);
+	assert_int_equal(kx__spdy_reset(s, id, KX_SPDY_CANCEL, NULL), KX_OK); /* allowed before the reply */
+	assert_int_equal(kx__spdy_pending(s), 16);
+	assert_false(kx__spdy_stream_alive(s, id));
 	end_session(s, &r);
 }
 
 static void open_stream_checks_headers(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct kx_errbuf eb = {0};
 	uint32_t id = 0;
-	struct kx_spdy_pair host[] = {{"streamtype", "x"}, {"Host", "example"}};
-	struct kx_spdy_pair empty[] = {{"", "x"}};
-	struct kx_spdy_pair novalue[] = {{"a", NULL}};
-	assert_int_equal(kx_spdy_open_stream(s, host, 2, 0, &id, &eb), KX_ERR_INVALID);
+	struct kx__spdy_pair host[] = {{"streamtype", "x"}, {"Host", "example"}};
+	struct kx__spdy_pair empty[] = {{"", "x"}};
+	struct kx__spdy_pair novalue[] = {{"a", NULL}};
+	assert_int_equal(kx__spdy_open_stream(s, host, 2, 0, &id, &eb), KX_ERR_INVALID);
 	assert_string_equal(eb.msg, "spdy: header \"host\" is not allowed in SPDY");
-	assert_int_equal(kx_spdy_open_stream(s, empty, 1, 0, &id, NULL), KX_ERR_INVALID);
-	assert_int_equal(kx_spdy_open_stream(s, novalue, 1, 0, &id, NULL), KX_ERR_INVALID);
-	assert_int_equal(kx_spdy_pending(s), 0);
-	assert_int_equal(kx_spdy_open_stream(s, NULL, 0, 0, &id, NULL), KX_OK); /* no headers is fine */
+	assert_int_equal(kx__spdy_open_stream(s, empty, 1, 0, &id, NULL), KX_ERR_INVALID);
+	assert_int_equal(kx__spdy_open_stream(s, novalue, 1, 0, &id, NULL), KX_ERR_INVALID);
+	assert_int_equal(kx__spdy_pending(s), 0);
+	assert_int_equal(kx__spdy_open_stream(s, NULL, 0, 0, &id, NULL), KX_OK); /* no headers is fine */
 	assert_int_equal(id, 1);
 	static char big[300000];
 	memset(big, 'v', sizeof big - 1);
-	struct kx_spdy_pair huge[] = {{"a", big}};
-	assert_int_equal(kx_spdy_open_stream(s, huge, 1, 0, &id, NULL), KX_ERR_TOO_LARGE);
+	struct kx__spdy_pair huge[] = {{"a", big}};
+	assert_int_equal(kx__spdy_open_stream(s, huge, 1, 0, &id, NULL), KX_ERR_TOO_LARGE);
 	assert_int_equal(open_plain(s, "y"), 3);
 	/* an incompressible block near the limit still fits the deflate bound */
 	uint32_t x = 12345;
@@ -1339,7 +1339,7 @@ static void open_stream_checks_headers(void **state)
 	unsigned char *out = malloc(300000);
 	size_t n = drain(s, out, 300000);
 	describe_client(&c, out, n);
-	assert_int_equal(kx_spdy_open_stream(s, huge, 1, 0, &id, NULL), KX_OK);
+	assert_int_equal(kx__spdy_open_stream(s, huge, 1, 0, &id, NULL), KX_OK);
 	n = drain(s, out, 300000);
 	assert_true(n > 250000);
 	assert_int_equal(strlen(describe_client(&c, out, n)), strlen("SYN_STREAM 5 flags=0 a=\n") + 250000);
@@ -1351,7 +1351,7 @@ static void open_stream_checks_headers(void **state)
 static void callbacks_may_reset_and_not_feed(void **state)
 {
 	struct rec r;
-	struct kx_spdy *s = new_session(&r);
+	struct kx__spdy *s = new_session(&r);
 	struct srv v;
 	srv_init(&v);
 	open_three(s);
@@ -1368,7 +1368,7 @@ static void callbacks_may_reset_and_not_feed(void **state)
 	feed_ok(s, v.wire.data + cut, v.wire.len - cut);
 	assert_string_equal(log_of(&r), "reply 1\nreply 3\ndata 1 abc\ndata 3 ok\n");
 	assert_int_equal(r.nested_err, KX_ERR_INVALID);
-	assert_false(kx_spdy_stream_alive(s, 1));
+	assert_false(kx__spdy_stream_alive(s, 1));
 	expect_out(s,
 		   (const unsigned char *)"\x80\x03\x00\x03\x00\x00\x00\x08\x00\x00\x00\x01\x00\x00\x00\x05",
 		   16);
@@ -1378,20 +1378,20 @@ static void callbacks_may_reset_and_not_feed(void **state)
 
 static void headers_lookup(void **state)
 {
-	struct kx_spdy_header items[] = {{"a", "1\0002", 3}, {"content-type", "text/plain", 10}};
-	struct kx_spdy_headers h = {2, items};
+	struct kx__spdy_header items[] = {{"a", "1\0002", 3}, {"content-type", "text/plain", 10}};
+	struct kx__spdy_headers h = {2, items};
 	size_t len = 0;
-	assert_string_equal(kx_spdy_headers_get(&h, "Content-Type", &len), "text/plain");
+	assert_string_equal(kx__spdy_headers_get(&h, "Content-Type", &len), "text/plain");
 	assert_int_equal(len, 10);
-	assert_memory_equal(kx_spdy_headers_get(&h, "a", &len), "1\0002", 3);
+	assert_memory_equal(kx__spdy_headers_get(&h, "a", &len), "1\0002", 3);
 	assert_int_equal(len, 3);
-	assert_null(kx_spdy_headers_get(&h, "b", NULL));
-	assert_null(kx_spdy_headers_get(NULL, "a", NULL));
+	assert_null(kx__spdy_headers_get(&h, "b", NULL));
+	assert_null(kx__spdy_headers_get(NULL, "a", NULL));
 }
 
 static void free_accepts_null(void **state)
 {
-	kx_spdy_free(NULL);
+	kx__spdy_free(NULL);
 }
 
 int main(void)

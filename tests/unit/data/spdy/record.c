@@ -1,5 +1,5 @@
 /* Records the SPDY/3.1 byte streams in this directory: runs one exec or
- * port-forward against the local test cluster's kube-apiserver with kx_spdy
+ * port-forward against the local test cluster's kube-apiserver with kx__spdy
  * and saves what each side sent after the 101 (PREFIX.client.bin,
  * PREFIX.server.bin). Not part of the build; see README.md. Loopback only. */
 #include <arpa/inet.h>
@@ -17,19 +17,19 @@
 #include "spdy.h"
 
 static FILE *fs, *fc;
-static struct kx_spdy *S;
+static struct kx__spdy *S;
 static uint32_t stdin_id;
 static const char *stdin_text;
 
-static void on_reply(void *ud, uint32_t id, const struct kx_spdy_headers *h)
+static void on_reply(void *ud, uint32_t id, const struct kx__spdy_headers *h)
 {
 	fprintf(stderr, "reply %u (%zu headers)\n", id, h->count);
 	for (size_t i = 0; i < h->count; i++)
 		fprintf(stderr, "  %s: %s\n", h->items[i].name, h->items[i].value);
 	if (id == stdin_id && stdin_text) {
 		struct kx_errbuf eb = {0};
-		if (kx_spdy_write(S, id, stdin_text, strlen(stdin_text), &eb) ||
-		    kx_spdy_close_stream(S, id, &eb))
+		if (kx__spdy_write(S, id, stdin_text, strlen(stdin_text), &eb) ||
+		    kx__spdy_close_stream(S, id, &eb))
 			fprintf(stderr, "write: %s\n", eb.msg);
 	}
 }
@@ -58,14 +58,14 @@ static void flush_out(SSL *ssl)
 {
 	size_t n;
 	const void *p;
-	while ((p = kx_spdy_peek(S, &n)) && n) {
+	while ((p = kx__spdy_peek(S, &n)) && n) {
 		int w = SSL_write(ssl, p, (int)n);
 		if (w <= 0) {
 			fprintf(stderr, "SSL_write failed\n");
 			exit(1);
 		}
 		fwrite(p, 1, (size_t)w, fc);
-		kx_spdy_consumed(S, (size_t)w);
+		kx__spdy_consumed(S, (size_t)w);
 	}
 }
 
@@ -123,15 +123,15 @@ int main(int argc, char **argv)
 	fs = fopen(fn, "wb");
 	snprintf(fn, sizeof fn, "%s.client.bin", prefix);
 	fc = fopen(fn, "wb");
-	struct kx_spdy_callbacks cb = {on_reply, NULL, on_data, on_fin, on_reset, on_goaway, on_pong};
+	struct kx__spdy_callbacks cb = {on_reply, NULL, on_data, on_fin, on_reset, on_goaway, on_pong};
 	struct kx_errbuf eb = {0};
-	kx_spdy_new(&cb, NULL, &S, &eb);
+	kx__spdy_new(&cb, NULL, &S, &eb);
 	int pf = with_stdin && !strcmp(argv[3], "--pf");
 	if (pf) {
 		stdin_text = "ping over spdy\n";
-		struct kx_spdy_pair e[] = {{"streamtype", "error"}, {"port", "7"}, {"requestid", "0"}};
-		struct kx_spdy_pair d[] = {{"streamtype", "data"}, {"port", "7"}, {"requestid", "0"}};
-		if (kx_spdy_open_stream(S, e, 3, 1, NULL, &eb) || kx_spdy_open_stream(S, d, 3, 0, &stdin_id, &eb)) {
+		struct kx__spdy_pair e[] = {{"streamtype", "error"}, {"port", "7"}, {"requestid", "0"}};
+		struct kx__spdy_pair d[] = {{"streamtype", "data"}, {"port", "7"}, {"requestid", "0"}};
+		if (kx__spdy_open_stream(S, e, 3, 1, NULL, &eb) || kx__spdy_open_stream(S, d, 3, 0, &stdin_id, &eb)) {
 			fprintf(stderr, "open: %s\n", eb.msg);
 			return 1;
 		}
@@ -140,9 +140,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 4 && !pf; i++) {
 		if (i == 1 && !with_stdin)
 			continue;
-		struct kx_spdy_pair h[] = {{"streamtype", types[i]}};
+		struct kx__spdy_pair h[] = {{"streamtype", types[i]}};
 		uint32_t id;
-		if (kx_spdy_open_stream(S, h, 1, 0, &id, &eb)) {
+		if (kx__spdy_open_stream(S, h, 1, 0, &id, &eb)) {
 			fprintf(stderr, "open: %s\n", eb.msg);
 			return 1;
 		}
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 	size_t left = have - (size_t)(end + 4 - buf);
 	if (left) {
 		fwrite(end + 4, 1, left, fs);
-		if (kx_spdy_feed(S, end + 4, left, &eb)) {
+		if (kx__spdy_feed(S, end + 4, left, &eb)) {
 			fprintf(stderr, "feed: %s\n", eb.msg);
 			return 1;
 		}
@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		if (!pinged && time(NULL) - t0 >= 0) {
 			uint32_t pid;
-			kx_spdy_ping(S, &pid, NULL);
+			kx__spdy_ping(S, &pid, NULL);
 			pinged = 1;
 			flush_out(ssl);
 		}
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		fwrite(buf, 1, (size_t)r, fs);
-		if (kx_spdy_feed(S, buf, (size_t)r, &eb)) {
+		if (kx__spdy_feed(S, buf, (size_t)r, &eb)) {
 			fprintf(stderr, "feed: %s\n", eb.msg);
 			return 1;
 		}
@@ -186,6 +186,6 @@ int main(int argc, char **argv)
 	}
 	fclose(fs);
 	fclose(fc);
-	kx_spdy_free(S);
+	kx__spdy_free(S);
 	return 0;
 }
