@@ -142,6 +142,44 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static const char *resource_version(const cJSON *obj)
+{
+	const char *rv = kx_json_str(kx_json_get(obj, "metadata"), "resourceVersion");
+	return rv ? rv : "";
+}
+
+/* --wait for an address: sleep until the Service or an Ingress of the namespace
+ * changes (watches from the resourceVersions just read), the deadline, or a watch
+ * ends (then the caller reads again and watches anew). ing_rv NULL: Ingresses are
+ * not readable for this user, the Service alone is watched. */
+static kx_err wait_for_change(struct kx_client *c, const char *ns, const char *name, const char *svc_rv,
+			      const struct kx_buf *ing_path, const char *ing_rv, long ms,
+			      struct kx_errbuf *eb)
+{
+	struct kx_buf sp = KX_BUF_INIT(0), ip = KX_BUF_INIT(0);
+	char sel[300];
+	snprintf(sel, sizeof sel, "metadata.name=%s", name);
+	const char *paths[2];
+	size_t n = 0;
+	int changed;
+	kx_err err = kx_resource_path(c, "services", ns, NULL, NULL, &sp, eb);
+	if (!err && (kx_buf_query(&sp, "fieldSelector", sel) || kx_buf_query(&sp, "watch", "1") ||
+		     kx_buf_query(&sp, "resourceVersion", svc_rv)))
+		err = KX_ERR_NOMEM;
+	paths[n++] = sp.data;
+	if (!err && ing_rv) {
+		if (kx_buf_appends(&ip, ing_path->data) || kx_buf_query(&ip, "watch", "1") ||
+		    kx_buf_query(&ip, "resourceVersion", ing_rv))
+			err = KX_ERR_NOMEM;
+		paths[n++] = ip.data;
+	}
+	if (!err)
+		err = kx_client_wait_any(c, paths, n, ms, &changed, eb);
+	kx_buf_free(&sp);
+	kx_buf_free(&ip);
+	return err;
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -254,11 +292,15 @@ static int reach_run(const struct kx_invocation *inv)
 			pass = check_view(c, view, svc, ings, ns, name, o.wait && left < probe_ms ? (left > 100 ? left : 100) : probe_ms,
 					  &eb, &err);
 		}
+		char svc_rv[64] = "", ing_rv[64] = "";
+		snprintf(svc_rv, sizeof svc_rv, "%s", resource_version(svc));
+		snprintf(ing_rv, sizeof ing_rv, "%s", resource_version(ings));
 		cJSON_Delete(svc);
 		cJSON_Delete(ings);
 		if (err || !o.wait || (checking ? pass : addresses))
 			break;
-		if (now_ms() >= deadline) {
+		long left = (long)(deadline - now_ms());
+		if (left <= 0) {
 			if (!checking) {
 				kx_error("timed out waiting for a LoadBalancer or Ingress address of service/%s", name);
 				goto out;
@@ -266,7 +308,12 @@ static int reach_run(const struct kx_invocation *inv)
 			timed_out = 1;
 			break;
 		}
-		sleep_ms(500);
+		/* Routes that do not answer yet are probed again after a pause; an
+		 * address is waited for with watches, not by polling. */
+		if (checking || !svc_rv[0])
+			sleep_ms(500);
+		else if ((err = wait_for_change(c, ns, name, svc_rv, &ing_path, ing_rv[0] ? ing_rv : NULL, left, &eb)))
+			break;
 	}
 	if (err) {
 		rc = kx_report_call(c, err, &eb);
@@ -311,8 +358,9 @@ const struct kx_command kx_cmd_reach = {
 		       "the load balancer's addresses or <pending>, external IPs, every Ingress rule that\n"
 		       "sends traffic to it as a URL (https when a TLS entry covers the host; the host,\n"
 		       "else the Ingress's address), the API server proxy URL usable through `kx proxy`,\n"
-		       "and the `kx port-forward` command. --wait polls (every 0.5 s) until a load\n"
-		       "balancer or Ingress address appears, for scripts that need the address.\n\n"
+		       "and the `kx port-forward` command. --wait watches the Service and Ingresses\n"
+		       "until a load balancer or Ingress address appears, for scripts that need the\n"
+		       "address.\n\n"
 		       "--check probes every route from here, all at once, each within --check-timeout:\n"
 		       "static checks first (selector, Ready endpoints, targetPort names, Ingress\n"
 		       "backends), then node ports and load-balancer addresses (TCP; HTTP GET for http\n"

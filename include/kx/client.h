@@ -95,6 +95,15 @@ typedef int (*kx_watch_fn)(void *ud, const char *type, const cJSON *object);
 KX_API kx_err kx_client_watch(struct kx_client *c, const char *path, long timeout_ms,
 			      kx_watch_fn fn, void *ud, struct kx_errbuf *eb);
 
+/* Wait until one of n (at most 4) watches sends an event other than BOOKMARK,
+ * or ends, or timeout_ms passes. Each path carries watch=1 and the
+ * resourceVersion the caller last read, so only a change wakes it. All the
+ * watches run at once in a loop of their own. *changed is 1 when something
+ * changed (read again), 0 on the timeout. For commands that wait for a state
+ * (`reach --wait`) without polling. */
+KX_API kx_err kx_client_wait_any(struct kx_client *c, const char *const *paths, size_t n,
+				 long timeout_ms, int *changed, struct kx_errbuf *eb);
+
 /* Resource paths. kind is a plural resource name ("pods", "deployments"…);
  * ns NULL = cluster scope or all namespaces; name NULL = the collection;
  * sub NULL or "exec", "portforward", "status", …. Core and the common grouped

@@ -6,6 +6,7 @@
 #include <kx/client.h>
 #include "curlconn.h"
 #include "curlm.h"
+#include "loop.h"
 #include "internal.h"
 
 #include <curl/curl.h>
@@ -643,4 +644,74 @@ void kx__call_free(struct kx__call *k)
 	kx_buf_free(&k->body);
 	kx_buf_free(&k->x.line);
 	free(k);
+}
+
+/* ---- waiting for a change (kx_client_wait_any) ---- */
+
+#define WAIT_MAX 4
+
+struct wait_any {
+	struct kx_loop *loop;
+	struct kx__call *calls[WAIT_MAX];
+	struct kx_timer timeout;
+	int changed;
+	kx_err err;
+	struct kx_errbuf eb;
+};
+
+static int wait_event(void *ud, const char *type, const cJSON *obj)
+{
+	struct wait_any *w = ud;
+	(void)obj;
+	if (!strcmp(type, "BOOKMARK"))
+		return 0;
+	w->changed = 1;
+	kx__loop_stop(w->loop);
+	return 1;
+}
+
+static void wait_end(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
+{
+	struct wait_any *w = ud;
+	(void)body;
+	/* A watch the server ended (expiry, restart) counts as a change: the
+	 * caller reads again and starts new watches from what it read. */
+	if (err && !w->err) {
+		w->err = err;
+		w->eb = *eb;
+	}
+	w->changed = 1;
+	kx__loop_stop(w->loop);
+}
+
+static void wait_timeout(void *ud)
+{
+	kx__loop_stop(((struct wait_any *)ud)->loop);
+}
+
+kx_err kx_client_wait_any(struct kx_client *c, const char *const *paths, size_t n, long timeout_ms,
+			  int *changed, struct kx_errbuf *eb)
+{
+	*changed = 0;
+	if (n > WAIT_MAX)
+		return kx__fail(eb, KX_ERR_INVALID, "at most %d watches at once", WAIT_MAX);
+	struct wait_any w = {.timeout = {.fn = wait_timeout}};
+	w.timeout.ud = &w;
+	kx_err err = kx__loop_new(&w.loop, eb);
+	for (size_t i = 0; !err && i < n; i++) {
+		struct kx_request req = {.method = "GET", .path = paths[i]};
+		err = kx__client_start(c, w.loop, &req, wait_event, &w, wait_end, &w, &w.calls[i], eb);
+	}
+	if (!err) {
+		kx__timer_arm(w.loop, &w.timeout, timeout_ms > 0 ? timeout_ms : 1);
+		kx__loop_run(w.loop);
+		if (w.err)
+			err = kx__fail(eb, w.err, "%s", w.eb.msg);
+		*changed = w.changed && !err;
+	}
+	for (size_t i = 0; i < n; i++)
+		kx__call_free(w.calls[i]);
+	kx__timer_cancel(&w.timeout);
+	kx__loop_free(w.loop);
+	return err;
 }

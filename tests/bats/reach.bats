@@ -77,9 +77,10 @@ assert '192.0.2.10' not in json.dumps(r), r"
 	run kx reach svc/t-reach-lb
 	assert_line --regexp "^load-balancer +<pending> "
 	out=$BATS_TEST_TMPDIR/wait.json
-	"$KX_BIN" reach svc/t-reach-lb --wait --timeout=60s -o json >"$out" 2>&1 &
+	"$KX_BIN" reach svc/t-reach-lb --wait --timeout=60s -o json -v=6 >"$out" 2>"$BATS_TEST_TMPDIR/wait.err" &
 	WAIT_PID=$!
 	# still waiting: nothing has an address yet
+	sleep 3
 	kill -0 "$WAIT_PID"
 	kubectl patch svc t-reach-lb --subresource=status --type=merge \
 		-p '{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.7"},{"hostname":"lb.example.com"}]}}}' >/dev/null
@@ -87,6 +88,10 @@ assert '192.0.2.10' not in json.dumps(r), r"
 	wait "$WAIT_PID" || rc=$?
 	WAIT_PID=
 	assert_equal "$rc" 0
+	# it waited on watches, not by polling: the Service was read once before the
+	# 3 s wait and once after the change (a 0.5 s poll would have read it 6 times)
+	reads=$(grep -c 'GET .*/services/t-reach-lb ' "$BATS_TEST_TMPDIR/wait.err" || true)
+	[ "$reads" -le 2 ] || fail "the Service was read $reads times while waiting: $(cat "$BATS_TEST_TMPDIR/wait.err")"
 	check "$(cat "$out")" "
 lb = r['loadBalancer']
 assert lb['pending'] is False, lb
