@@ -22,10 +22,12 @@ struct kx_client {
 	struct kx_rest_config *rc; /* deep copy */
 	struct kx_auth *auth;
 	CURL *curl;
-	/* One connection pool, TLS session cache and DNS cache for every handle of
-	 * this client — blocking calls, calls in a streaming loop and the loop's
-	 * streams — so a call reuses an idle connection and a new stream resumes
-	 * the TLS session instead of a full handshake. */
+	/* One TLS session cache and DNS cache for every handle of this client —
+	 * blocking calls, calls in a streaming loop and the loop's streams — so a
+	 * new connection resumes the TLS session instead of a full handshake. Not
+	 * the connection pool: a stream's CONNECT_ONLY connection waits in its
+	 * handle's pool as an idle one, and in a shared pool another transfer's
+	 * upkeep (dead-connection pruning, the pool's size limit) could close it. */
 	CURLSH *share;
 	char host[300];            /* "host:port" for messages */
 	char *url_base;            /* server without a trailing '/' */
@@ -193,7 +195,6 @@ kx_err kx_client_new(const struct kx_rest_config *rc, struct kx_client **out, st
 	if (c->rc->tls_server_name && (err = use_tls_server_name(c)))
 		goto fail;
 	if (!(c->curl = curl_easy_init()) || !(c->share = curl_share_init()) ||
-	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
 	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) ||
 	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS))
 		goto fail;

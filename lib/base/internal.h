@@ -67,7 +67,7 @@ struct kx__conn_info {
 	char host_header[300]; /* "host:port" as sent in Host */
 	char path_prefix[256]; /* the server URL's path ("" or "/prefix"), prepended to API paths */
 	const struct kx_rest_config *rc; /* owned by the client */
-	void *share;                     /* the client's CURLSH (connections, TLS sessions) */
+	void *share;                     /* the client's CURLSH (TLS sessions, DNS) */
 	struct kx_creds creds;           /* valid until the next call that takes credentials */
 };
 kx_err kx__client_conn_info(struct kx_client *c, struct kx__conn_info *ci, struct kx_errbuf *eb);

@@ -15,7 +15,7 @@
 
 /* TLS, proxy and connection options of rc and cr on h. connect_to: the
  * CURLOPT_CONNECT_TO list for --tls-server-name, or NULL; share: the client's
- * CURLSH (connection pool, TLS sessions, DNS) or NULL; errbuf: a
+ * CURLSH (TLS sessions, DNS) or NULL; errbuf: a
  * CURL_ERROR_SIZE buffer. cr's key is handed over without a copy (it must
  * outlive the handshake). */
 void kx__curl_apply(CURL *h, const struct kx_rest_config *rc, const struct kx_creds *cr,
