@@ -8,7 +8,8 @@ unread (a reset, as the API server's own close gives). Server->client exec
 bytes are plain (SPDY data frames and WebSocket frames from a server are neither
 compressed nor masked), so the relay sees whether the server sent an exec's exit
 Status ("NonZeroExitCode"). For each exec connection it appends one line to LOG
-when the connection ends: "status-sent" or "no-status".
+when the connection ends: "status-sent", "no-status", or (WebSocket)
+"close-before-status" when the server's close frame came before the status.
 
   status-relay.py PORT_FILE LOG API_PORT CA_FILE CERT_FILE KEY_FILE [CUT_POD CUT_AFTER]
 
@@ -42,6 +43,7 @@ def handle(raw):
     kx.setblocking(False)
     up.setblocking(False)
     to_up, to_kx, seen = b"", b"", b""
+    head, frames, ws, closed_first = b"", b"", None, False
     is_exec = None
     reading_kx, up_open, sent = True, True, False
     cut_at = None
@@ -74,8 +76,42 @@ def handle(raw):
                     data = up.recv(65536)
                     if not data:
                         up_open = False
-                    seen = (seen + data)[-4096:]
-                    sent = sent or b"NonZeroExitCode" in seen
+                    if ws is None:
+                        head += data
+                        if b"\r\n\r\n" in head:
+                            h, rest = head.split(b"\r\n\r\n", 1)
+                            ws = b"websocket" in h.lower()
+                            frames = rest
+                            if not ws:
+                                seen = rest[-4096:]
+                                sent = sent or b"NonZeroExitCode" in seen
+                    elif ws:
+                        frames += data
+                    if ws:
+                        # WebSocket: the status counts as sent only when its
+                        # message comes before the server's close frame (after
+                        # that, a client reads nothing more, as RFC 6455 says).
+                        while len(frames) >= 2 and not closed_first:
+                            n, off = frames[1] & 0x7F, 2
+                            if n == 126:
+                                if len(frames) < 4:
+                                    break
+                                n, off = struct.unpack(">H", frames[2:4])[0], 4
+                            elif n == 127:
+                                if len(frames) < 10:
+                                    break
+                                n, off = struct.unpack(">Q", frames[2:10])[0], 10
+                            if len(frames) < off + n:
+                                break
+                            op, payload = frames[0] & 0x0F, frames[off:off + n]
+                            frames = frames[off + n:]
+                            if op == 8:
+                                closed_first = not sent
+                            elif b"NonZeroExitCode" in payload:
+                                sent = True
+                    elif ws is False:
+                        seen = (seen + data)[-4096:]
+                        sent = sent or b"NonZeroExitCode" in seen
                     to_kx += data
                 if to_up and up_open:
                     to_up = to_up[up.send(to_up):]
@@ -98,7 +134,7 @@ def handle(raw):
     up.close()
     if is_exec:
         with lock, open(log, "a") as f:
-            f.write("status-sent\n" if sent else "no-status\n")
+            f.write("status-sent\n" if sent else "close-before-status\n" if closed_first else "no-status\n")
 
 
 server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
