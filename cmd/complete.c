@@ -63,6 +63,10 @@ struct comp {
 	struct timespec start; /* CLOCK_BOOTTIME */
 };
 
+/* What the hard deadline says if it ends the answer: the directive the normal
+ * end would give for the candidates printed so far ("pods/": no space after). */
+static volatile sig_atomic_t deadline_nospace;
+
 static void emit(struct comp *c, const char *name, const char *desc)
 {
 	size_t plen = strlen(c->prefix), clen = strlen(c->cur);
@@ -98,7 +102,8 @@ static void emit(struct comp *c, const char *name, const char *desc)
 		fputc('\t', stdout);
 		fwrite(desc, 1, strcspn(desc, "\n"), stdout);
 	}
-	fputc('\n', stdout);
+	fputc('\n', stdout); /* the line is out (line-buffered): now it counts */
+	deadline_nospace = c->open_ended;
 }
 
 /* ---- the kubeconfig and the cluster ---- */
@@ -605,9 +610,9 @@ static int complete(struct comp *c)
  * far is out; end the answer and the process. */
 static void deadline_hit(int sig)
 {
-	static const char directive[] = ":4\n";
+	char directive[] = {':', (char)('0' + (DIR_NOFILE | (deadline_nospace ? DIR_NOSPACE : 0))), '\n'};
 	(void)sig;
-	if (write(STDOUT_FILENO, directive, sizeof directive - 1) < 0)
+	if (write(STDOUT_FILENO, directive, sizeof directive) < 0)
 		_exit(KX_EXIT_FAIL);
 	_exit(KX_EXIT_OK);
 }

@@ -305,7 +305,7 @@ bash_start() {
 	tmux_tab 'kx -n dem' 'kx -n demo '
 }
 
-@test "server silent (accepts, never answers): completion ends within 1.2 s of its start with the offline candidates" {
+@test "server silent (accepts, never answers): completion ends at its budget (about 1 s), with the offline candidates" {
 	need_cluster
 	# A listener that never accepts: connect succeeds, TLS never starts.
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -317,26 +317,33 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); print("ok", flush=True); 
 	for _ in $(seq 50); do grep -q ok "$BATS_TEST_TMPDIR/silent.out" && break; sleep 0.1; done
 	sed "s#127.0.0.1:$KX_TEST_APISERVER_PORT#127.0.0.1:$port#" "$KUBECONFIG" >"$BATS_TEST_TMPDIR/silent.kubeconfig"
 	export KUBECONFIG=$BATS_TEST_TMPDIR/silent.kubeconfig
+	# The default budget is 0.8 s from the process's start, the hard stop 0.2 s
+	# later: instant enough at a shell (kubectl hangs for many seconds here).
+	# The bounds below hold on a slow machine too: the lower one says kx waited
+	# for the server as long as its budget, the upper one that it did not wait
+	# for the silent server (120 s; kubectl waits about a minute). bench/parts/
+	# completion.sh measures it.
 	start=$(date +%s%N)
 	run kx __complete -- -n ''
 	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 	assert_success
 	assert_output $'demo\ndefault\n:4'
-	# The default budget is 0.8 s from the process's start, the hard stop 0.2 s
-	# later: instant enough at a shell (kubectl hangs for many seconds here).
-	[ "$elapsed_ms" -lt 1200 ] || fail "took $elapsed_ms ms"
-	start=$(date +%s%N)
+	[ "$elapsed_ms" -ge 800 ] || fail "gave up after $elapsed_ms ms, before its 800 ms budget"
+	[ "$elapsed_ms" -lt 5000 ] || fail "took $elapsed_ms ms"
 	run kx __complete exec ''
-	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 	assert_success
 	assert_line pods/
-	[ "$elapsed_ms" -lt 1200 ] || fail "took $elapsed_ms ms"
-	# A shorter budget is honoured too.
+	assert_line --index -1 ':6' # "pods/": the name follows, no space
+	# Another budget is honoured: a longer one is waited for in full.
 	start=$(date +%s%N)
-	KX_COMPLETE_TIMEOUT=200ms run kx __complete -- exec web-0 -c ''
+	KX_COMPLETE_TIMEOUT=2500ms run kx __complete -- exec web-0 -c ''
 	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 	assert_output ':4'
-	[ "$elapsed_ms" -lt 1400 ]
+	[ "$elapsed_ms" -ge 2500 ] || fail "gave up after $elapsed_ms ms, before its 2500 ms budget"
+	[ "$elapsed_ms" -lt 8000 ] || fail "took $elapsed_ms ms"
+	# A budget too short for any answer still ends with a directive.
+	KX_COMPLETE_TIMEOUT=1ms run kx __complete -- exec web-0 -c ''
+	assert_output ':4'
 }
 
 @test "a credential plugin that never answers: completion still ends, with the offline candidates" {
@@ -368,7 +375,9 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); print("ok", flush=True); 
 	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 	assert_success
 	assert_line pods/
-	assert_line --index -1 ':4'
+	# ":6" whether the budget (300 ms) or the hard stop after it ended the
+	# answer: "pods/" is open-ended, the name follows with no space
+	assert_line --index -1 ':6'
 	[ -s "$BATS_TEST_TMPDIR/plugin.pid" ] # the plugin did run, and hung
 	# 300 ms budget + 200 ms grace; a hang would be the plugin's 60 s.
 	[ "$elapsed_ms" -lt 5000 ]
