@@ -30,6 +30,18 @@ def outq(s):
     return struct.unpack("i", fcntl.ioctl(s.fileno(), SIOCOUTQ, b"\0\0\0\0"))[0]
 
 
+def io(op, arg):
+    """One read or write on a non-blocking socket: (result, gone). result is
+    None when TLS or the socket would block; gone is True when that socket
+    failed (each error belongs to the socket that raised it)."""
+    try:
+        return op(arg), False
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        return None, False
+    except OSError:
+        return None, True
+
+
 def handle(raw):
     """One connection, one thread, both directions in one select loop (an SSL
     object must not be read and written from two threads at once)."""
@@ -45,7 +57,7 @@ def handle(raw):
     to_up, to_kx, seen = b"", b"", b""
     head, frames, ws, closed_first = b"", b"", None, False
     is_exec = None
-    reading_kx, up_open, sent = True, True, False
+    reading_kx, up_open, up_taking, sent = True, True, True, False
     cut_at = None
     while up_open or to_kx:
         if cut_at and time.monotonic() >= cut_at:
@@ -55,27 +67,32 @@ def handle(raw):
             return
         rl = ([kx] if reading_kx and len(to_up) < 1 << 20 else []) + \
              ([up] if up_open and len(to_kx) < 1 << 20 else [])
-        wl = ([up] if to_up and up_open else []) + ([kx] if to_kx else [])
+        wl = ([up] if to_up and up_open and up_taking else []) + ([kx] if to_kx else [])
         ready = [s for s in rl if s.pending()]
         if not ready:
             r, w, _ = select.select(rl, wl, [], 0.05 if cut_at else 1)
             ready = r + w
         for s in set(ready):
-            try:
-                if s is kx and reading_kx:
-                    data = kx.recv(65536)
-                    if not data:
-                        reading_kx = False
+            if s is kx and reading_kx:
+                data, gone = io(kx.recv, 65536)
+                if gone:
+                    # kx reset: nothing more can reach it
+                    reading_kx, up_open, to_kx = False, False, b""
+                    break
+                if data == b"":
+                    reading_kx = False
+                elif data is not None:
                     if is_exec is None:
                         line = data.split(b"\r\n", 1)[0]
                         is_exec = b"/exec?" in line
                         if cut_pod and f"/pods/{cut_pod}/exec?".encode() in line:
                             cut_at = time.monotonic() + cut_after
                     to_up += data
-                if s is up and up_open:
-                    data = up.recv(65536)
-                    if not data:
-                        up_open = False
+            if s is up and up_open:
+                data, gone = io(up.recv, 65536)
+                if gone or data == b"":
+                    up_open = False  # the server's end: deliver what it sent, then close kx
+                elif data is not None:
                     if ws is None:
                         head += data
                         if b"\r\n\r\n" in head:
@@ -113,19 +130,22 @@ def handle(raw):
                         seen = (seen + data)[-4096:]
                         sent = sent or b"NonZeroExitCode" in seen
                     to_kx += data
-                if to_up and up_open:
-                    to_up = to_up[up.send(to_up):]
-                if to_kx:
-                    to_kx = to_kx[kx.send(to_kx):]
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                pass
-            except OSError:
-                if s is up:
-                    up_open = False  # the server's end: deliver what it sent, then close kx
-                else:
-                    reading_kx = False  # kx's bytes are no longer taken: they stay unread
-                    if to_kx:
-                        up_open, to_kx = False, b""
+        if to_up and up_open and up_taking:
+            n, gone = io(up.send, to_up)
+            if gone:
+                # The server stopped taking input (it closed with kx's bytes
+                # unread, a reset): send it nothing more and stop reading kx,
+                # whose bytes then stay unread; what the server sent before is
+                # still read from up and delivered.
+                up_taking, reading_kx, to_up = False, False, b""
+            elif n:
+                to_up = to_up[n:]
+        if to_kx:
+            n, gone = io(kx.send, to_kx)
+            if gone:
+                reading_kx, up_open, to_kx = False, False, b""
+            elif n:
+                to_kx = to_kx[n:]
     # What was written leaves the relay's socket before it closes.
     deadline = time.monotonic() + 5
     while outq(kx) and time.monotonic() < deadline:
