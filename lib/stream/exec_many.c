@@ -45,10 +45,10 @@ struct group {
 	struct member *m;
 	size_t n, next, open, ended;
 	size_t maxp;
-	/* Closing sessions and opening more happens in a 0 ms timer, not a deferred
-	 * task: freeing a connection cancels its own queued task, which the loop
-	 * cannot take back from the batch of tasks it is running. */
-	struct kx_timer pump;
+	/* Closing sessions and opening more: a task after the batch of events in
+	 * which a session ended (freeing a session cancels its own queued tasks,
+	 * even in the batch being run). */
+	struct kx_task pump;
 	struct kx_io stdin_io, signal_io;
 	struct kx_buf in;             /* all of stdin, shared by the sessions */
 	int in_done;
@@ -126,7 +126,7 @@ static void on_end(struct kx_exec_session *s)
 	if (m->state != M_RUNNING)
 		return;
 	m->state = M_ENDED;
-	kx__timer_arm(m->g->loop, &m->g->pump, 0);
+	kx__loop_defer(m->g->loop, &m->g->pump);
 }
 
 static void start(struct group *g, struct member *m)
@@ -236,7 +236,7 @@ static void stdin_cb(struct kx_io *io, enum kx_io_event ev)
 	if (ev != KX_IO_READABLE) {
 		if (ev == KX_IO_CLOSED && !g->in_done) {
 			g->in_done = 1;
-			kx__timer_arm(g->loop, &g->pump, 0);
+			kx__loop_defer(g->loop, &g->pump);
 		}
 		return;
 	}
@@ -247,7 +247,7 @@ static void stdin_cb(struct kx_io *io, enum kx_io_event ev)
 	if (n <= 0) {
 		g->in_done = 1;
 		kx__io_close(io);
-		kx__timer_arm(g->loop, &g->pump, 0);
+		kx__loop_defer(g->loop, &g->pump);
 		return;
 	}
 	if (g->in.len + (size_t)n > KX_EXEC_MANY_STDIN_MAX) {
@@ -318,7 +318,7 @@ kx_err kx_exec_many(struct kx_client *c, const struct kx_exec_many_opts *o,
 		.in = KX_BUF_INIT(KX_EXEC_MANY_STDIN_MAX),
 		.out = KX_BUF_INIT(16 * 1024 * 1024),
 	};
-	g.pump = (struct kx_timer){.fn = pump, .ud = &g};
+	g.pump = (struct kx_task){.fn = pump, .ud = &g};
 	if (!(g.m = calloc(g.n, sizeof *g.m)))
 		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < g.n; i++) {
@@ -337,7 +337,7 @@ kx_err kx_exec_many(struct kx_client *c, const struct kx_exec_many_opts *o,
 	}
 	kx_err err = kx__loop_new(&g.loop, eb);
 	if (!err && !(err = start_local(&g))) {
-		kx__timer_arm(g.loop, &g.pump, 0);
+		kx__loop_defer(g.loop, &g.pump);
 		kx__loop_run(g.loop);
 		err = g.fatal;
 	}
@@ -346,7 +346,7 @@ kx_err kx_exec_many(struct kx_client *c, const struct kx_exec_many_opts *o,
 	for (size_t i = 0; g.loop && i < g.n; i++)
 		if (g.m[i].state == M_RUNNING || g.m[i].state == M_ENDED)
 			record(&g, &g.m[i]);
-	kx__timer_cancel(&g.pump);
+	kx__task_cancel(g.loop, &g.pump);
 	kx__loop_free(g.loop);
 	g.loop = NULL;
 	for (size_t i = 0; i < g.n; i++) {
