@@ -137,13 +137,20 @@ echo_through_forward() {
 	assert_output "exec-kubectl"
 }
 
-@test "an https:// proxy (TLS to the proxy, verified with SSL_CERT_FILE as Go does) carries exec and port-forward" {
-	d=$BATS_TEST_TMPDIR
+# A CA (DIR/ca.pem) and a certificate for an https proxy on 127.0.0.1 signed by it
+# (DIR/proxy.pem, DIR/proxy.key).
+make_proxy_cert() {
+	local d=$1
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=proxy-test-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
 	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/proxy.key" -out "$d/proxy.csr" 2>/dev/null
 	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext"
 	openssl x509 -req -in "$d/proxy.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 1 \
 		-extfile "$d/ext" -out "$d/proxy.pem" 2>/dev/null
+}
+
+@test "an https:// proxy (TLS to the proxy, verified with SSL_CERT_FILE as Go does) carries exec and port-forward" {
+	d=$BATS_TEST_TMPDIR
+	make_proxy_cert "$d"
 	PROXY_TLS_CERT=$d/proxy.pem PROXY_TLS_KEY=$d/proxy.key start_proxy
 	for tr in spdy websocket; do
 		HTTPS_PROXY=https://127.0.0.1:$PROXY_PORT SSL_CERT_FILE=$d/ca.pem KX_TRANSPORT=$tr \
@@ -182,11 +189,7 @@ sys.exit(0 if a == b else "through the proxy: %.300s\ndirect: %.300s" % (a, b))'
 
 @test "kx proxy reaches the API server through the kubeconfig's proxy-url, http:// and https:// (TLS inside TLS)" {
 	d=$BATS_TEST_TMPDIR
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=proxy-test-ca -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/proxy.key" -out "$d/proxy.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext"
-	openssl x509 -req -in "$d/proxy.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 1 \
-		-extfile "$d/ext" -out "$d/proxy.pem" 2>/dev/null
+	make_proxy_cert "$d"
 	for scheme in http https; do
 		: >"$PROXY_LOG"
 		if [ "$scheme" = https ]; then
