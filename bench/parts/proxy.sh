@@ -1,13 +1,17 @@
 # SPDX-License-Identifier: Apache-2.0
 # kx proxy vs kubectl proxy: requests/s, p99 latency and the proxy process's own
 # CPU (utime+stime) per 10,000 requests with wrk on the same small API path, at
-# 1, 50 and 200 connections, and each proxy's peak RSS (VmHWM) after that load. Sourced by bench/run (uses row, $KX, $KUBECTL, $root).
+# 1, 50 and 200 connections, and each proxy's peak RSS (VmHWM) after that load.
+# Sourced by bench/run and bench/proxy (uses row, $KX, $KUBECTL, $root).
+# KX_BENCH_PROXY_KUBECTL_ENV: environment for kubectl proxy alone, e.g.
+# DISABLE_HTTP2=1 (client-go's switch: one HTTP/1.1 upstream per request in
+# flight, as kx has, instead of one multiplexed HTTP/2 connection).
 px_secs=${KX_BENCH_PROXY_SECS:-10}
 px_path=/api/v1/namespaces/default/pods/web-0
-px_start() { # binary: start "<binary> proxy --port=0", print "PID PORT"
+px_start() { # command...: start "<command> proxy --port=0", print "PID PORT"
 	local out
 	out=$(mktemp)
-	"$1" proxy --port=0 >"$out" 2>/dev/null &
+	"$@" proxy --port=0 >"$out" 2>/dev/null &
 	local pid=$!
 	for _ in $(seq 100); do
 		grep -q '^Starting to serve on' "$out" && break
@@ -35,7 +39,8 @@ print(rps, "%.2f" % (float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u]), "%.3f" % 
 }
 px_hwm() { sed -nE 's/^VmHWM:\s+([0-9]+) kB/\1/p' "/proc/$1/status"; }
 read -r kx_px_pid kx_px_port <<<"$(px_start "$KX")"
-read -r kc_px_pid kc_px_port <<<"$(px_start "$KUBECTL")"
+# shellcheck disable=SC2086 # the variable holds NAME=VALUE words
+read -r kc_px_pid kc_px_port <<<"$(px_start env ${KX_BENCH_PROXY_KUBECTL_ENV:-} "$KUBECTL")"
 for conns in 1 50 200; do
 	read -r kx_rps kx_p99 kx_cpu <<<"$(px_wrk "$kx_px_port" "$conns" "$kx_px_pid")"
 	read -r kc_rps kc_p99 kc_cpu <<<"$(px_wrk "$kc_px_port" "$conns" "$kc_px_pid")"

@@ -110,6 +110,8 @@ struct ap_conn {
 	struct kx_timer linger;
 	struct kx_buf inbuf;           /* client bytes not parsed yet (after a request) */
 	struct kx_buf to_client, to_upstream;
+	/* the server's bytes of one wakeup go to the client in one send */
+	struct kx_task flush_soon;
 	/* upstream */
 	struct up_link *link;       /* the tlsconn's callback argument */
 	struct kx_tlsconn *up;
@@ -947,6 +949,25 @@ static const struct kx__http_callbacks resp_callbacks = {
 	.on_complete = on_resp_complete,
 };
 
+static void flush_soon_fn(void *ud)
+{
+	struct ap_conn *c = ud;
+	conn_flush_client(c);
+	if (!c->closing && c->to_client.len > AP_HIGH)
+		set_upstream_paused(c, 1);
+}
+
+/* The API server's bytes reach the client once this wakeup's reads are done
+ * (a response often comes as two TLS records, read one at a time: one send
+ * instead of two), or now when much is queued. */
+static void client_flush_soon(struct ap_conn *c)
+{
+	if (c->ap->loop && c->to_client.len <= AP_HIGH)
+		kx__loop_defer(c->ap->loop, &c->flush_soon);
+	else
+		flush_soon_fn(c);
+}
+
 static void up_data(void *ud, const void *data, size_t len)
 {
 	struct up_link *l = ud;
@@ -961,7 +982,7 @@ static void up_data(void *ud, const void *data, size_t len)
 		if (kx_buf_append(&c->to_client, data, len))
 			conn_close(c);
 		else
-			conn_flush_client(c);
+			client_flush_soon(c);
 		return;
 	}
 	if (c->resp_done || c->state == C_HEAD) {
@@ -1007,9 +1028,7 @@ static void up_data(void *ud, const void *data, size_t len)
 		if (c->upgrade_req)
 			c->keep_alive = 0; /* refused upgrade: the client's tunnel bytes are void */
 	}
-	conn_flush_client(c);
-	if (c->to_client.len > AP_HIGH)
-		set_upstream_paused(c, 1);
+	client_flush_soon(c);
 }
 
 static void up_connected(void *ud)
@@ -1305,6 +1324,8 @@ static void conn_free(struct ap_conn *c)
 			break;
 		}
 	up_drop(c);
+	if (ap->loop)
+		kx__task_cancel(ap->loop, &c->flush_soon);
 	if (c->lingering)
 		kx__timer_cancel(&c->linger);
 	if (c->file_fd >= 0)
@@ -1358,6 +1379,7 @@ static struct ap_conn *conn_new(struct ap *ap)
 		return NULL;
 	c->ap = ap;
 	c->file_fd = -1;
+	c->flush_soon = (struct kx_task){.fn = flush_soon_fn, .ud = c};
 	c->url = (struct kx_buf)KX_BUF_INIT(AP_URL_MAX);
 	c->field = (struct kx_buf)KX_BUF_INIT(AP_HEAD_MAX);
 	c->value = (struct kx_buf)KX_BUF_INIT(AP_HEAD_MAX);

@@ -8,29 +8,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Large TLS reads: with read-ahead one recv takes many records, so a stream
  * costs few system calls per MiB (curl's default reads a record at a time). */
 #define KX_TLS_READ_AHEAD (32 * 1024) /* larger costs more: OpenSSL moves what is left in it to the front for every record */
 
+/* The SSL_CTX's slot for where its connection's SSL goes (kx__curl_stream). */
+static int ssl_slot = -1;
+
+/* A handshake starts: tell the stream's owner which SSL it runs on (libcurl
+ * does not say for a CONNECT_ONLY handle once connected). */
+static void note_ssl(const SSL *ssl, int where, int ret)
+{
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_START))
+		return;
+	SSL **out = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_slot);
+	if (out)
+		*out = (SSL *)ssl;
+}
+
 static CURLcode read_ahead(CURL *h, void *ctx, void *ud)
 {
 	(void)h;
-	(void)ud;
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_default_read_buffer_len(ctx, KX_TLS_READ_AHEAD);
 	/* libcurl asks OpenSSL to free its buffers whenever they are empty: for a
 	 * stream that is a free and a malloc of each buffer per read. Keep them. */
 	SSL_CTX_clear_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (ud && ssl_slot >= 0 && SSL_CTX_set_ex_data(ctx, ssl_slot, ud))
+		SSL_CTX_set_info_callback(ctx, note_ssl);
 	return CURLE_OK;
 }
 
-void kx__curl_stream(CURL *h)
+void kx__curl_stream(CURL *h, void **ssl_out)
 {
 	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
 	/* An http:// API server behind an HTTP proxy is tunnelled too (https always is). */
 	curl_easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, read_ahead);
+	if (ssl_out && ssl_slot < 0) /* one loop thread uses streams */
+		ssl_slot = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, ssl_out);
 }
 
 void kx__curl_apply(CURL *h, const struct kx_rest_config *rc, const struct kx_creds *cr,
@@ -81,6 +101,22 @@ void kx__curl_apply(CURL *h, const struct kx_rest_config *rc, const struct kx_cr
 		curl_easy_setopt(h, CURLOPT_PROXY_CAINFO, f);
 	if (d && *d)
 		curl_easy_setopt(h, CURLOPT_PROXY_CAPATH, d);
+}
+
+int kx__curl_tls_proxy(const struct kx_rest_config *rc)
+{
+	if (rc && rc->proxy_url)
+		return !strncasecmp(rc->proxy_url, "https:", 6);
+	/* libcurl's own choice among these depends on the URL and NO_PROXY: any
+	 * of them naming an https proxy counts. */
+	static const char *const vars[] = {"https_proxy", "HTTPS_PROXY", "http_proxy", "all_proxy",
+					   "ALL_PROXY"};
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		const char *v = getenv(vars[i]);
+		if (v && !strncasecmp(v, "https:", 6))
+			return 1;
+	}
+	return 0;
 }
 
 /* Map a failed transfer to kx_err with a useful message (never credentials). */

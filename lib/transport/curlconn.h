@@ -24,8 +24,15 @@ void kx__curl_apply(CURL *h, const struct kx_rest_config *rc, const struct kx_cr
 /* h connects only (CURLOPT_CONNECT_ONLY; its owner reads and writes the
  * socket until it would block) and reads TLS ahead in large buffers. Never for
  * transfers libcurl drives itself: it polls the socket and cannot see bytes
- * OpenSSL has read ahead. */
-void kx__curl_stream(CURL *h);
+ * OpenSSL has read ahead. ssl_out, when not NULL, receives the connection's
+ * OpenSSL SSL (an https proxy's too: the last handshake started) and must
+ * outlive the handshake. */
+void kx__curl_stream(CURL *h, void **ssl_out);
+
+/* Whether a connection with rc's settings may go through an https:// proxy
+ * (the kubeconfig's proxy-url, else one of the environment's proxies): TLS
+ * inside TLS. */
+int kx__curl_tls_proxy(const struct kx_rest_config *rc);
 
 /* A failed connection or transfer on h, in kubectl's words; host is "host:port". */
 kx_err kx__curl_error(CURL *h, CURLcode rc, const char *errbuf, const char *host,

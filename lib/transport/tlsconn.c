@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ enum state { T_CONNECTING, T_OPEN, T_CLOSED };
 
 #define TLS_APP_CHUNK (64 * 1024)         /* one curl_easy_recv */
 #define TLS_READ_BUDGET (4 * 1024 * 1024) /* per wakeup, for fairness */
+#define TLS_RECORD_MAX 16384              /* a full TLS record's plaintext */
 struct kx_tlsconn {
 	struct kx_io io;          /* the connected socket (libcurl's: borrowed) */
 	struct kx_tlsconn_callbacks cb;
@@ -38,6 +40,12 @@ struct kx_tlsconn {
 	int paused;               /* the owner stopped reading (backpressure) */
 	int busy;                 /* inside our own callbacks: a free waits */
 	int free_pending;
+	/* A short read with nothing held below ends a wakeup (see do_read): the
+	 * connection's SSL (set by curlconn.c's handshake hook), or NULL for plain
+	 * TCP; stacked: an https proxy's TLS lies below, whose buffered bytes
+	 * this cannot see. */
+	void *ssl;
+	int tls, stacked;
 	struct kx_task more;      /* read again next turn (budget spent) */
 	char errbuf[CURL_ERROR_SIZE];
 	struct kx_errbuf eb;
@@ -131,7 +139,7 @@ static kx_err setup(struct kx_tlsconn *t, const struct kx__conn_info *ci, struct
 	curl_easy_setopt(t->h, CURLOPT_URL, url);
 	curl_easy_setopt(t->h, CURLOPT_PROTOCOLS_STR, "https,http");
 	kx__curl_apply(t->h, ci->rc, &cr, t->connect_to, ci->share, t->errbuf);
-	kx__curl_stream(t->h);
+	kx__curl_stream(t->h, &t->ssl);
 	return kx__curlm_start(t->loop, t->h, connect_done, t, &t->cm, eb);
 }
 
@@ -150,6 +158,8 @@ kx_err kx__tlsconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
 	t->io = (struct kx_io){.fn = io_cb, .owner = t};
 	t->more = (struct kx_task){.fn = read_more, .ud = t};
 	snprintf(t->host, sizeof t->host, "%s", ci->host_header);
+	t->tls = ci->tls;
+	t->stacked = kx__curl_tls_proxy(ci->rc);
 	kx_err err = setup(t, ci, eb);
 	if (err) {
 		really_free(t);
@@ -161,9 +171,25 @@ kx_err kx__tlsconn_open(struct kx_loop *l, const struct kx__conn_info *ci,
 
 /* ---- open: bytes ---- */
 
-/* Read until the socket (and TLS) would block, the owner pauses or frees the
- * connection, or this wakeup's budget is spent. With TLS read-ahead
- * (curlconn.c) one recv takes many records: few system calls per MiB. */
+/* The bytes just read end what the peer sent in one go, and nothing is held
+ * where the loop cannot see it: a record (or plain read) shorter than the
+ * most one read gives, and OpenSSL holds no byte of a further record. The
+ * loop's epoll is level-triggered, so anything arriving later wakes it; one
+ * more read would only return EAGAIN — on a virtual machine a system call
+ * costs more than the proxy's own work on a request (docs/benchmarks.md). */
+static int burst_ended(const struct kx_tlsconn *t, size_t n)
+{
+	if (t->stacked)
+		return 0;
+	if (!t->ssl)
+		return !t->tls && n < TLS_APP_CHUNK;
+	return n < TLS_RECORD_MAX && !SSL_has_pending(t->ssl);
+}
+
+/* Read until the socket (and TLS) would block or the burst ends
+ * (burst_ended), the owner pauses or frees the connection, or this wakeup's
+ * budget is spent. With TLS read-ahead (curlconn.c) one recv takes many
+ * records: few system calls per MiB. */
 static void do_read(struct kx_tlsconn *t)
 {
 	char buf[TLS_APP_CHUNK];
@@ -183,8 +209,11 @@ static void do_read(struct kx_tlsconn *t)
 			break;
 		}
 		budget = n >= budget ? 0 : budget - n;
+		int ended = burst_ended(t, n);
 		if (t->cb.on_data)
 			t->cb.on_data(t->ud, buf, n);
+		if (ended)
+			break;
 	}
 	int again = !budget && t->state == T_OPEN && !t->paused;
 	if (--t->busy == 0 && t->free_pending)
