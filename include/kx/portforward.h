@@ -12,6 +12,11 @@
 struct kx_pf_port {
 	int local;   /* 0 = a random free port */
 	int remote;  /* the pod's port number, 1..65535 */
+	/* kx+, balanced forwards: a named container port (a Service's named
+	 * targetPort), looked up in each pod as it turns Ready, so pods that number
+	 * it differently each get theirs (remote: when a pod has no such name).
+	 * NULL: remote for every pod. */
+	const char *remote_name;
 };
 
 enum kx_pf_event {
