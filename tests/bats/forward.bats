@@ -312,10 +312,3 @@ s = socket.socket(); s.bind(("127.0.0.1", 31007)); s.listen(1); time.sleep(60)' 
 	assert_failure
 	assert_line --index 0 --partial "must be within -65535..65535"
 }
-
-@test "port-forward svc/: a selector that matches no pod says it waits, then gives up after --pod-running-timeout" {
-	run kx port-forward -n $NS svc/lonely :5 --pod-running-timeout 1s
-	assert_failure
-	assert_line --index 0 "no ready pod found for services/lonely (selector app=nobody); waiting up to 1s for one"
-	assert_line --index 1 "error: no ready pod found for services/lonely (selector app=nobody)"
-}
