@@ -352,7 +352,7 @@ done:
 const struct kx_command kx_cmd_forward = {
 	.name = "forward",
 	.run = fwd_run,
-	.summary = "Forward every port of a namespace's Services (or the ones named), balanced over their Ready pods",
+	.summary = "Forward every port of a namespace's Services, balanced over their Ready pods (kx+)",
 	.usage = "kx forward [svc/NAME ...] [-n NAMESPACE] [-l SELECTOR] [options]",
 	.description = "kx+. Listens on a local port for every TCP port of every Service of the namespace\n"
 		       "(-l: those with these labels; or only the Services named) and forwards each\n"
