@@ -108,14 +108,13 @@ addr() {
 		'.services[] | select(.name == $s) | .address + ":" + (.ports[] | select(.name == $p) | .local_port | tostring)' "$READY"
 }
 
-# who ADDRESS:PORT: connect, send a line, print the pod's name (the first line
-# back) and check the rest is the line echoed.
-who() {
-	timeout 10 python3 - "$1" <<-'PY'
+# through ADDRESS:PORT DATA: connect, send DATA, half-close, print what came back
+through() {
+	timeout 10 python3 - "$1" "$2" <<-'PY'
 	import socket, sys
 	host, port = sys.argv[1].rsplit(":", 1)
 	s = socket.create_connection((host, int(port)), timeout=8)
-	s.sendall(b"ping\n")
+	s.sendall(sys.argv[2].encode())
 	s.shutdown(socket.SHUT_WR)
 	got = b""
 	while True:
@@ -123,27 +122,22 @@ who() {
 	    if not b:
 	        break
 	    got += b
-	name, _, rest = got.partition(b"\n")
-	print(name.decode() if rest == b"ping\n" else "BAD %r" % got)
+	sys.stdout.write(got.decode(errors="replace"))
 	PY
+}
+
+# who ADDRESS:PORT: the pod's name (the whoami port's first line), checking
+# the rest is the line sent, echoed
+who() {
+	local got
+	got=$(through "$1" $'ping\n') || return 1
+	[ "$(sed -n 2p <<<"$got")" = ping ] && [ "$(wc -l <<<"$got")" -eq 2 ] || { echo "BAD $got"; return 0; }
+	head -1 <<<"$got"
 }
 
 # echo7 ADDRESS:PORT: bytes through the pods' echo port come back
 echo7() {
-	timeout 10 python3 - "$1" <<-'PY'
-	import socket, sys
-	host, port = sys.argv[1].rsplit(":", 1)
-	s = socket.create_connection((host, int(port)), timeout=8)
-	s.sendall(b"hello through beta\n")
-	s.shutdown(socket.SHUT_WR)
-	got = b""
-	while True:
-	    b = s.recv(4096)
-	    if not b:
-	        break
-	    got += b
-	print(got.decode().strip())
-	PY
+	through "$1" $'hello through beta\n'
 }
 
 wait_ready_has() { # jq-filter: wait up to 10 s until the ready file satisfies it
