@@ -633,6 +633,19 @@ static void skip(cJSON *list, const char *why)
 static void prober_free(struct prober *pr)
 {
 	struct probe *p;
+	/* A forward started before a setup error stopped the check: let it close
+	 * (its handles are freed in the loop's close callbacks) before its probe goes. */
+	int live = 0;
+	for (p = pr->probes; p; p = p->next)
+		if (p->pf) {
+			live = 1;
+			kx__pf_stop(p->pf);
+		}
+	if (live && pr->loop && !kx__loop_stopped(pr->loop)) {
+		pr->queue = NULL;
+		pr->queue_tail = &pr->queue;
+		kx__loop_run(pr->loop);
+	}
 	while ((p = pr->probes)) {
 		pr->probes = p->next;
 		kx__curlm_free(p->cm);
