@@ -9,6 +9,7 @@ const struct kx_command *const kx_commands[] = {
 	&kx_cmd_exec,
 	&kx_cmd_attach,
 	&kx_cmd_port_forward,
+	&kx_cmd_forward,
 	&kx_cmd_proxy,
 	&kx_cmd_version,
 	&kx_cmd_config,

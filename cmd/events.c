@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* --events: one JSON object per line, flushed per event (docs/events.md). */
+/* What kx writes for scripts: --events, one JSON object per line, flushed per
+ * event (docs/events.md), and whole files that appear at once (ready files). */
 #include "events.h"
+#include "kx.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,19 @@ int kx_events_open(const char *where)
 		close(fd);
 		return -1;
 	}
+	return 0;
+}
+
+int kx_events_start(const char *where, FILE **text)
+{
+	if (!where)
+		return 0;
+	if (kx_events_open(where)) {
+		kx_error("cannot write the events file %s: %s", where, strerror(errno));
+		return -1;
+	}
+	if (kx_events_to_stdout())
+		*text = stderr;
 	return 0;
 }
 
@@ -99,4 +115,70 @@ cJSON *kx_events_conn(int closed, unsigned long long id, const char *peer,
 		cJSON_AddStringToObject(j, "end", end);
 	}
 	return j;
+}
+
+cJSON *kx_events_pf(enum kx_pf_event ev, const char *addr, int local, int remote, const char *msg)
+{
+	static const char *const names[] = {
+		[KX_PF_LISTENING] = "listening",           [KX_PF_READY] = "ready",
+		[KX_PF_CONN_ERROR] = "error",              [KX_PF_POD_LOST] = "pod_lost",
+		[KX_PF_POD_RESUMED] = "session_reconnected", [KX_PF_ENDPOINT_READY] = "endpoint_ready",
+		[KX_PF_ENDPOINT_GONE] = "endpoint_not_ready", [KX_PF_SESSION_LOST] = "session_lost",
+	};
+	if (!kx_events_on() || (size_t)ev >= sizeof names / sizeof names[0] || !names[ev])
+		return NULL;
+	cJSON *j = kx_events_new(names[ev]);
+	if (!j)
+		return NULL;
+	if (addr)
+		cJSON_AddStringToObject(j, "address", addr);
+	if (ev == KX_PF_LISTENING || ev == KX_PF_CONN_ERROR) {
+		cJSON_AddNumberToObject(j, "port", local);
+		cJSON_AddNumberToObject(j, "remote_port", remote);
+	}
+	if (msg)
+		cJSON_AddStringToObject(j, ev == KX_PF_CONN_ERROR ? "message" : ev == KX_PF_POD_LOST ? "reason" : "pod", msg);
+	return j;
+}
+
+cJSON *kx_events_pf_conn(const struct kx_pf_conn_event *e)
+{
+	cJSON *j = kx_events_conn(e->closed, e->id, e->peer, e->bytes_from_client, e->bytes_to_client,
+				  e->duration_ms, e->end);
+	if (!j)
+		return NULL;
+	cJSON_AddStringToObject(j, "address", e->address);
+	cJSON_AddNumberToObject(j, "port", e->local);
+	cJSON_AddNumberToObject(j, "remote_port", e->remote);
+	if (e->pod)
+		cJSON_AddStringToObject(j, "pod", e->pod);
+	else
+		cJSON_AddNullToObject(j, "pod");
+	if (e->message)
+		cJSON_AddStringToObject(j, "message", e->message);
+	return j;
+}
+
+int kx_write_file_atomic(const char *path, const char *data, size_t len)
+{
+	size_t n = strlen(path) + 32;
+	char *tmp = malloc(n);
+	if (!tmp)
+		return -1;
+	snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
+	/* 0600 whatever the umask, like everything kx writes. */
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
+	int ok = f && fwrite(data, 1, len, f) == len;
+	if (f && fclose(f))
+		ok = 0;
+	if (!ok || rename(tmp, path)) {
+		unlink(tmp);
+		ok = 0;
+	}
+	free(tmp);
+	return ok ? 0 : -1;
 }

@@ -85,7 +85,7 @@ struct kx_command {
 extern const struct kx_command *const kx_commands[];
 /* One per command file. */
 extern const struct kx_command kx_cmd_help, kx_cmd_options, kx_cmd_version, kx_cmd_config,
-	kx_cmd_get, kx_cmd_exec, kx_cmd_attach, kx_cmd_port_forward,
+	kx_cmd_get, kx_cmd_exec, kx_cmd_attach, kx_cmd_port_forward, kx_cmd_forward,
 	kx_cmd_complete, kx_cmd_expose, kx_cmd_create, kx_cmd_reach, kx_cmd_proxy;
 /* Completion (complete.c, completion.c) and the man page (man.c). */
 extern const struct kx_command kx_cmd_completion, kx_cmd_man;

@@ -10,8 +10,6 @@
 #include <kx/client.h>
 #include <kx/pods.h>
 #include <kx/portforward.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,85 +45,22 @@ static const struct kx_option pf_options[] = {
 	OPT_END(),
 };
 
-/* Write the ready file: a temporary file in the same directory, then rename,
- * so a waiting script never reads it half-written. */
-static void write_ready_file(void)
-{
-	size_t n = strlen(o.ready_file) + 16;
-	char *tmp = malloc(n);
-	if (!tmp)
-		return;
-	snprintf(tmp, n, "%s.tmp%ld", o.ready_file, (long)getpid());
-	/* 0600 whatever the umask, like everything kx writes. */
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (fd >= 0 && !f)
-		close(fd);
-	int ok = f && fwrite(ready_lines.data ? ready_lines.data : "", 1, ready_lines.len, f) == ready_lines.len;
-	if (f && fclose(f))
-		ok = 0;
-	if (!ok || rename(tmp, o.ready_file)) {
-		kx_warn("could not write the ready file %s", o.ready_file);
-		unlink(tmp);
-	}
-	free(tmp);
-}
-
 static const char *str_at(const cJSON *obj, const char *a, const char *b)
 {
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, a), b));
 }
 
-/* The --events line of a libkx event (NULL: none for it). */
-static void event_json(enum kx_pf_event ev, const char *addr, int local, int remote, const char *msg)
-{
-	static const char *const names[] = {
-		[KX_PF_LISTENING] = "listening",           [KX_PF_READY] = "ready",
-		[KX_PF_CONN_ERROR] = "error",              [KX_PF_POD_LOST] = "pod_lost",
-		[KX_PF_POD_RESUMED] = "session_reconnected", [KX_PF_ENDPOINT_READY] = "endpoint_ready",
-		[KX_PF_ENDPOINT_GONE] = "endpoint_not_ready", [KX_PF_SESSION_LOST] = "session_lost",
-	};
-	if (!kx_events_on() || (size_t)ev >= sizeof names / sizeof names[0] || !names[ev])
-		return;
-	cJSON *j = kx_events_new(names[ev]);
-	if (!j)
-		return;
-	if (addr)
-		cJSON_AddStringToObject(j, "address", addr);
-	if (ev == KX_PF_LISTENING || ev == KX_PF_CONN_ERROR) {
-		cJSON_AddNumberToObject(j, "port", local);
-		cJSON_AddNumberToObject(j, "remote_port", remote);
-	}
-	if (msg)
-		cJSON_AddStringToObject(j, ev == KX_PF_CONN_ERROR ? "message" : ev == KX_PF_POD_LOST ? "reason" : "pod", msg);
-	kx_events_emit(j);
-}
-
 static void on_conn(void *ud, const struct kx_pf_conn_event *e)
 {
 	(void)ud;
-	cJSON *j = kx_events_conn(e->closed, e->id, e->peer, e->bytes_from_client, e->bytes_to_client,
-				  e->duration_ms, e->end);
-	if (!j)
-		return;
-	cJSON_AddStringToObject(j, "address", e->address);
-	cJSON_AddNumberToObject(j, "port", e->local);
-	cJSON_AddNumberToObject(j, "remote_port", e->remote);
-	if (e->pod)
-		cJSON_AddStringToObject(j, "pod", e->pod);
-	else
-		cJSON_AddNullToObject(j, "pod");
-	if (e->message)
-		cJSON_AddStringToObject(j, "message", e->message);
-	kx_events_emit(j);
+	kx_events_emit(kx_events_pf_conn(e));
 }
 
 static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local, int remote,
 		     const char *msg)
 {
 	(void)ud;
-	event_json(ev, addr, local, remote, msg);
+	kx_events_emit(kx_events_pf(ev, addr, local, remote, msg));
 	switch (ev) {
 	case KX_PF_POD_LOST:
 		fprintf(stderr, "Lost the pod (%s); waiting for a %spod to forward to\n", msg ? msg : "gone",
@@ -136,8 +71,9 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 		break;
 	case KX_PF_READY:
 		listening = 1;
-		if (o.ready_file)
-			write_ready_file();
+		if (o.ready_file && kx_write_file_atomic(o.ready_file, ready_lines.data ? ready_lines.data : "",
+							 ready_lines.len))
+			kx_warn("could not write the ready file %s", o.ready_file);
 		break;
 	case KX_PF_LISTENING:
 		kx_buf_printf(&ready_lines, "%s %d %d\n", addr, local, remote);
@@ -209,14 +145,8 @@ static int pf_run(const struct kx_invocation *inv)
 	msgs = stdout;
 	if (!ports || !names)
 		goto done;
-	if (o.events) {
-		if (kx_events_open(o.events)) {
-			kx_error("cannot write the events file %s: %s", o.events, strerror(errno));
-			goto done;
-		}
-		if (kx_events_to_stdout())
-			msgs = stderr;
-	}
+	if (kx_events_start(o.events, &msgs))
+		goto done;
 	if ((err = kx_transport_from_env(&transport, &eb))) {
 		kx_report(err, &eb);
 		goto done;
@@ -278,7 +208,20 @@ static int pf_run(const struct kx_invocation *inv)
 	}
 	/* kx+: a selector-based target forwards only to a Ready pod. */
 	enum kx_pod_pick pick = !strcmp(resource, "pods") ? KX_PICK_KUBECTL : KX_PICK_READY;
-	if ((err = kx_pod_resolve(c, ns, inv->argv[0], pick, timeout, &pod, &eb))) {
+	err = KX_ERR_NOT_FOUND;
+	if (pick == KX_PICK_READY && timeout > 0) {
+		/* No Ready pod at once (none matches yet, or none is Ready): say what
+		 * kx waits for, then wait. */
+		err = kx_pod_resolve(c, ns, inv->argv[0], pick, 0, &pod, &eb);
+		if (err == KX_ERR_NOT_FOUND) {
+			fprintf(stderr, "%s; waiting up to %s for one\n", eb.msg,
+				o.pod_running_timeout ? o.pod_running_timeout : "1m0s");
+			eb = (struct kx_errbuf){0};
+		}
+	}
+	if (err == KX_ERR_NOT_FOUND)
+		err = kx_pod_resolve(c, ns, inv->argv[0], pick, timeout, &pod, &eb);
+	if (err) {
 		kx_report_call(c, err, &eb);
 		goto done;
 	}

@@ -12,6 +12,11 @@
 struct kx_pf_port {
 	int local;   /* 0 = a random free port */
 	int remote;  /* the pod's port number, 1..65535 */
+	/* kx+, balanced forwards: a named container port (a Service's named
+	 * targetPort), looked up in each pod as it turns Ready, so pods that number
+	 * it differently each get theirs (remote: when a pod has no such name).
+	 * NULL: remote for every pod. */
+	const char *remote_name;
 };
 
 enum kx_pf_event {
@@ -102,5 +107,66 @@ KX_API kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts
  * *remote = 0; the caller resolves names against the pod. */
 KX_API kx_err kx_pf_parse_spec(const char *spec, int *local, int *remote, char *remote_name,
 			       size_t nn, struct kx_errbuf *eb);
+
+/* ---- kx+: kx_forward, every port of many Services at once ---- */
+
+struct kx_fwd_port {
+	const char *name;    /* the Service port's name ("" when it has none) */
+	int port;            /* the Service's port */
+	int local;           /* the local port it listens on */
+	const char *target;  /* its targetPort as text: "8080" or "http" */
+};
+
+struct kx_fwd_service {
+	const char *name;
+	const char *address;     /* the numeric loopback address its ports listen on */
+	const char *selector;    /* its pods' label selector ("" none) */
+	const struct kx_fwd_port *ports;
+	size_t nports;           /* TCP ports only */
+};
+
+enum kx_fwd_event {
+	KX_FWD_STARTED,  /* the Service's ports listen (svc filled in) */
+	KX_FWD_STOPPED,  /* the Service was deleted or changed (a change starts it again) */
+	KX_FWD_SKIPPED,  /* not forwarded: message says why (no selector, no TCP port) */
+	KX_FWD_WAITING,  /* listening, but no Ready pod yet: connections wait for one */
+	KX_FWD_FAILED,   /* could not listen (message); the others go on */
+	KX_FWD_READY,    /* every Service found at the start listens (svc NULL) */
+};
+
+/* svc is NULL for KX_FWD_READY; for SKIPPED/FAILED/STOPPED only its name is sure. */
+typedef void (*kx_fwd_service_fn)(void *ud, enum kx_fwd_event ev, const struct kx_fwd_service *svc,
+				  const char *message);
+typedef void (*kx_fwd_pf_event_fn)(void *ud, const char *service, enum kx_pf_event ev,
+				   const char *addr, int local, int remote, const char *message);
+typedef void (*kx_fwd_conn_fn)(void *ud, const char *service, const struct kx_pf_conn_event *e);
+
+struct kx_fwd_opts {
+	const char *namespace_;            /* NULL = the client's */
+	const char *label_selector;        /* of the Services; NULL = every one */
+	const char *const *services;       /* names; NULL/0 = the namespace's (watched) */
+	size_t nservices;
+	int port_offset;                   /* local = the Service's port + this, when free */
+	/* A CIDR inside 127.0.0.0/8 ("127.77.0.0/16"): one address of it per
+	 * Service (Linux routes all of 127/8 to lo: no root needed). NULL: every
+	 * Service on 127.0.0.1. */
+	const char *addresses;
+	long pod_timeout_ms;               /* how long a connection waits for a Ready pod */
+	enum kx_transport transport;
+	int handle_signals;                /* SIGINT/SIGTERM/SIGHUP end it cleanly (KX_OK) */
+	kx_fwd_service_fn on_service;
+	kx_fwd_pf_event_fn on_event;       /* each Service's forward's events; NULL: none */
+	kx_fwd_conn_fn on_conn;            /* NULL: none */
+	void *ud;
+};
+
+/* Forward every TCP port of the selected Services, each balanced over the
+ * Ready pods its selector picks (as kx_port_forward with balance_selector),
+ * all in one loop, until a signal (KX_OK). Local port: the Service's port (+
+ * port_offset) when free on its address, else a free one. The namespace's
+ * Services are watched: one added (or matching) later is forwarded, one
+ * deleted stops. Explicit names that do not exist are KX_ERR_NOT_FOUND before
+ * anything starts; addresses outside 127/8 are KX_ERR_INVALID. */
+KX_API kx_err kx_forward(struct kx_client *c, const struct kx_fwd_opts *opts, struct kx_errbuf *eb);
 
 #endif

@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "loop.h"
 #include "netaddr.h"
+#include "pf_internal.h"
 #include "pods_internal.h"
 #include "spdy.h"
 #include "upconn.h"
@@ -34,11 +35,12 @@
 #define PF_MAX_LISTENERS 64
 #define PF_RECONNECT_TRIES 20
 
-struct pf;
+struct kx__pf;
 
 struct pf_listener {
 	struct kx_io io;
-	struct pf *pf;
+	struct kx__pf *pf;
+	size_t port;               /* its index in opts->ports */
 	int local, remote;
 	char addr[64];
 };
@@ -47,7 +49,7 @@ struct pf_listener {
  * forwards have one, re-pointed at another pod when theirs is lost; balanced
  * forwards one per pod of the target (an endpoint), from the pod watch. */
 struct pf_sess {
-	struct pf *pf;
+	struct kx__pf *pf;
 	struct pf_sess *next;
 	char pod[256];
 	char uid[64];
@@ -63,13 +65,16 @@ struct pf_sess {
 	int broken;                /* balanced: the session failed; dropped by the sweep */
 	long long backoff_until;   /* balanced: not chosen before (ms) after a failure */
 	size_t nconns;             /* connections assigned to it (until freed) */
+	int *remotes;              /* per opts->ports: this pod's number of a named port
+				      (0: the port's remote; -1: the pod has no such name) */
 };
 
 struct pf_conn {
 	struct kx_io io;
-	struct pf *pf;
+	struct kx__pf *pf;
 	struct pf_sess *s;         /* NULL: waiting for a Ready endpoint (balanced) */
 	struct pf_conn *next;
+	size_t port;               /* its listener's index in opts->ports */
 	int local, remote;
 	uint32_t err_id, data_id;
 	int data_ready;
@@ -96,10 +101,14 @@ struct pf_conn {
 	long long t_open;
 };
 
-struct pf {
+struct kx__pf {
 	struct kx_client *client;
-	const struct kx_pf_opts *opts;
-	struct kx_errbuf *eb;
+	const struct kx_pf_opts *opts; /* &own: a copy of the caller's (copy_opts) */
+	struct kx_pf_opts own;
+	struct kx_errbuf *eb;          /* &ebuf: the first error, for on_end */
+	struct kx_errbuf ebuf;
+	struct kx__pf_hooks hooks;
+	void *hooks_ud;
 	const char *ns;
 	struct kx__conn_info ci;
 	struct kx_loop *loop;
@@ -108,11 +117,13 @@ struct pf {
 	struct pf_listener listeners[PF_MAX_LISTENERS];
 	size_t nlisteners;
 	struct pf_conn *conns;
-	struct kx_io signal_io;
-	sigset_t old_mask;
-	int mask_saved;
-	int done;
-	kx_err err;
+	int done;                  /* ended (by itself or stopped): tearing down */
+	kx_err err;                /* ended by itself: why (on_end) */
+	int released;              /* the owner called kx__pf_stop */
+	int torn_down;             /* teardown ran: only close callbacks are left */
+	size_t nopen;              /* listener and connection handles not yet closed */
+	struct kx_task teardown;
+	struct kx_task reap;
 	struct pf_sess *sessions;  /* pinned: exactly one (pin) */
 	struct pf_sess *pin;       /* pinned mode's session; NULL when balancing */
 	/* survival (pinned) */
@@ -134,6 +145,8 @@ struct pf {
 	struct kx_timer sweep;     /* frees drained and broken sessions outside their callbacks */
 	struct kx_timer retry;     /* connections waiting for an endpoint try again */
 };
+static void reap_task(void *ud);
+
 kx_err kx_pf_parse_spec(const char *spec, int *local, int *remote, char *remote_name, size_t nn,
 			struct kx_errbuf *eb)
 {
@@ -173,16 +186,18 @@ kx_err kx_pf_parse_spec(const char *spec, int *local, int *remote, char *remote_
 	return KX_OK;
 }
 
-static void pf_finish(struct pf *p, kx_err err)
+/* The forward ends by itself (err) or is stopped (KX_OK): everything closes
+ * from a task, outside the callbacks of what it frees. */
+static void pf_finish(struct kx__pf *p, kx_err err)
 {
-	if (!p->done) {
-		p->done = 1;
-		p->err = err;
-	}
-	kx__loop_stop(p->loop);
+	if (p->done)
+		return;
+	p->done = 1;
+	p->err = err;
+	kx__loop_defer(p->loop, &p->teardown);
 }
 
-static void event(struct pf *p, enum kx_pf_event ev, const char *addr, int local, int remote,
+static void event(struct kx__pf *p, enum kx_pf_event ev, const char *addr, int local, int remote,
 		  const char *msg)
 {
 	if (p->opts->on_event)
@@ -205,7 +220,7 @@ static void flush(struct pf_sess *s)
 /* on_conn: the connection's pod is chosen (s), or it ends without one (NULL). */
 static void conn_opened(struct pf_conn *c, struct pf_sess *s)
 {
-	struct pf *p = c->pf;
+	struct kx__pf *p = c->pf;
 	if (c->opened)
 		return;
 	c->opened = 1;
@@ -221,7 +236,7 @@ static void conn_opened(struct pf_conn *c, struct pf_sess *s)
 
 static void conn_ended(struct pf_conn *c)
 {
-	struct pf *p = c->pf;
+	struct kx__pf *p = c->pf;
 	conn_opened(c, NULL);
 	if (!p->opts->on_conn)
 		return;
@@ -289,13 +304,13 @@ static void conn_unassign(struct pf_conn *c)
 	c->s = NULL;
 	s->nconns--;
 	/* A drained endpoint (no longer Ready, or gone) lets its session go. */
-	if (!s->nconns && s != s->pf->pin && (!s->ready || s->gone || s->broken))
+	if (!s->nconns && !s->pf->done && s != s->pf->pin && (!s->ready || s->gone || s->broken))
 		kx__timer_arm(s->pf->loop, &s->pf->sweep, 0);
 }
 
 static void conn_free(struct pf_conn *c)
 {
-	struct pf *p = c->pf;
+	struct kx__pf *p = c->pf;
 	for (struct pf_conn **pp = &p->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -405,7 +420,7 @@ static void conn_read(struct pf_conn *c)
  * without its socket until the error stream ends (stream_ended frees it). */
 static int conn_awaits_error(struct pf_conn *c)
 {
-	struct pf *p = c->pf;
+	struct kx__pf *p = c->pf;
 	struct pf_sess *s = c->s;
 	if (p->done || c->closing || c->pending || c->err_done || !s || !s->spdy ||
 	    !kx__spdy_stream_alive(s->spdy, c->err_id))
@@ -433,12 +448,17 @@ static void conn_cb(struct kx_io *io, enum kx_io_event ev)
 		if (!c->closing)
 			conn_drain(c);
 		return;
-	case KX_IO_CLOSED:
+	case KX_IO_CLOSED: {
+		struct kx__pf *p = c->pf;
+		p->nopen--;
 		if (conn_awaits_error(c))
 			return;
 		conn_close(c);
 		conn_free(c);
+		if (!p->nopen)
+			reap_task(p);
 		return;
+	}
 	}
 }
 
@@ -455,7 +475,7 @@ static void drain_task(void *ud)
  * resume local reading on every ready connection. */
 static void resume_all(struct pf_sess *s)
 {
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	for (struct pf_conn *c = p->conns; c; c = c->next) {
 		if (c->s != s)
 			continue;
@@ -472,7 +492,7 @@ static void resume_all(struct pf_sess *s)
  * pending and is opened when the queue drains (resume_all). */
 static int conn_open_streams(struct pf_conn *c)
 {
-	struct pf *p = c->pf;
+	struct kx__pf *p = c->pf;
 	struct pf_sess *s = c->s;
 	char port[16], req[16];
 	snprintf(port, sizeof port, "%d", c->remote);
@@ -499,11 +519,22 @@ static int conn_open_streams(struct pf_conn *c)
 
 /* ---- balancing: choosing an endpoint per connection ---- */
 
+/* A connection that cannot be forwarded (no pod for it): reported as the
+ * kubelet's errors are, and ended with "error". */
+static void conn_fail(struct pf_conn *c, const char *why)
+{
+	kx_buf_clear(&c->err_text);
+	kx_buf_appends(&c->err_text, why);
+	c->end = "error";
+	event(c->pf, KX_PF_CONN_ERROR, NULL, c->local, c->remote, why);
+	conn_close(c);
+}
+
 static kx_err sess_open(struct pf_sess *s, struct kx_errbuf *eb);
 
 /* The Ready endpoint with the fewest connections (round robin among equals),
  * or NULL. Endpoints whose session just failed are skipped for a while. */
-static struct pf_sess *pick_endpoint(struct pf *p)
+static struct pf_sess *pick_endpoint(struct kx__pf *p)
 {
 	long long now = mono_ms();
 	size_t n = 0, best = (size_t)-1;
@@ -533,16 +564,31 @@ static struct pf_sess *pick_endpoint(struct pf *p)
  * it waits (the retry timer, or the next endpoint that turns Ready). */
 static void conn_assign(struct pf_conn *c)
 {
-	struct pf *p = c->pf;
+	struct kx__pf *p = c->pf;
 	struct pf_sess *s = pick_endpoint(p);
 	if (!s) {
+		long limit = p->opts->resolve_timeout_ms;
+		if (limit > 0 && mono_ms() - c->t_open >= limit) {
+			/* Waited --pod-running-timeout for a Ready pod: give up on this one. */
+			conn_fail(c, "no Ready pod to forward to within --pod-running-timeout");
+			return;
+		}
 		kx__timer_arm(p->loop, &p->retry, 250);
 		return;
 	}
 	c->s = s;
 	s->nconns++;
+	if (s->remotes && s->remotes[c->port])
+		c->remote = s->remotes[c->port];
 	event(p, KX_PF_CONN_POD, NULL, c->local, c->remote, s->pod);
 	conn_opened(c, s);
+	if (c->remote <= 0) {
+		char msg[400];
+		snprintf(msg, sizeof msg, "pod %s has no port named %s", s->pod,
+			 p->opts->ports[c->port].remote_name ? p->opts->ports[c->port].remote_name : "?");
+		conn_fail(c, msg);
+		return;
+	}
 	if (!s->conn) {
 		struct kx_errbuf eb2 = {0};
 		if (sess_open(s, &eb2)) {
@@ -557,7 +603,7 @@ static void conn_assign(struct pf_conn *c)
 }
 
 /* Connections without an endpoint: try again. */
-static void assign_waiting(struct pf *p)
+static void assign_waiting(struct kx__pf *p)
 {
 	for (struct pf_conn *c = p->conns; c; c = c->next)
 		if (!c->s && c->pending && !c->closing)
@@ -566,14 +612,14 @@ static void assign_waiting(struct pf *p)
 
 static void retry_fire(void *ud)
 {
-	struct pf *p = ud;
+	struct kx__pf *p = ud;
 	if (!p->done)
 		assign_waiting(p);
 }
 
 static void accept_one(struct pf_listener *l)
 {
-	struct pf *p = l->pf;
+	struct kx__pf *p = l->pf;
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof peer;
 	int fd = accept4(kx__io_fd(&l->io), (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -587,7 +633,7 @@ static void accept_one(struct pf_listener *l)
 		close(fd);
 		return;
 	}
-	*c = (struct pf_conn){.pf = p, .local = l->local, .remote = l->remote, .pending = 1,
+	*c = (struct pf_conn){.pf = p, .port = l->port, .local = l->local, .remote = l->remote, .pending = 1,
 			      .to_local = KX_BUF_INIT(PF_TO_LOCAL_MAX + PF_READ_CHUNK * 4),
 			      .err_text = KX_BUF_INIT(64 * 1024)};
 	c->id = ++p->conn_ids;
@@ -605,6 +651,7 @@ static void accept_one(struct pf_listener *l)
 		conn_free(c);
 		return;
 	}
+	p->nopen++;
 	set_paused(c, 1); /* until the data stream's reply */
 	if (!p->pin) {
 		conn_assign(c);
@@ -620,8 +667,11 @@ static void accept_one(struct pf_listener *l)
 
 static void listener_cb(struct kx_io *io, enum kx_io_event ev)
 {
+	struct pf_listener *l = io->owner;
 	if (ev == KX_IO_READABLE)
-		accept_one(io->owner);
+		accept_one(l);
+	else if (ev == KX_IO_CLOSED && !--l->pf->nopen)
+		reap_task(l->pf);
 }
 
 /* ---- the SPDY session's events ---- */
@@ -662,7 +712,7 @@ static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
 
 static void stream_ended(struct pf_sess *s, uint32_t stream, int by_reset)
 {
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	struct pf_conn *c = conn_by_stream(s, stream);
 	if (!c || c->closing)
 		return;
@@ -719,7 +769,7 @@ static const struct kx__spdy_callbacks spdy_callbacks = {
 
 /* ---- listeners ---- */
 
-static kx_err listen_on(struct pf *p, const char *addr, int *port, int remote, struct kx_errbuf *eb)
+static kx_err listen_on(struct kx__pf *p, const char *addr, int *port, size_t index, struct kx_errbuf *eb)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -756,8 +806,8 @@ static kx_err listen_on(struct pf *p, const char *addr, int *port, int remote, s
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	*port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
 	struct pf_listener *l = &p->listeners[p->nlisteners];
-	*l = (struct pf_listener){.io = {.fn = listener_cb, .owner = l}, .pf = p, .local = *port,
-				  .remote = remote};
+	*l = (struct pf_listener){.io = {.fn = listener_cb, .owner = l}, .pf = p, .port = index,
+				  .local = *port, .remote = p->opts->ports[index].remote};
 	snprintf(l->addr, sizeof l->addr, "%s", addr);
 	kx_err err = kx__loop_adopt_fd(p->loop, fd, &l->io, eb);
 	if (err) {
@@ -765,12 +815,13 @@ static kx_err listen_on(struct pf *p, const char *addr, int *port, int remote, s
 		return err;
 	}
 	p->nlisteners++;
+	p->nopen++;
 	return KX_OK;
 }
 
 /* kubectl's rules: "localhost" is 127.0.0.1 and ::1 and fails only when both
  * fail; a random local port is chosen once and reused for the other addresses. */
-static kx_err start_listeners(struct pf *p)
+static kx_err start_listeners(struct kx__pf *p)
 {
 	static const char *const dflt[] = {"localhost"};
 	const char *const *addrs = p->opts->addresses ? p->opts->addresses : dflt;
@@ -782,14 +833,14 @@ static kx_err start_listeners(struct pf *p)
 			if (!strcmp(addrs[a], "localhost")) {
 				struct kx_errbuf e4 = {0}, e6 = {0};
 				size_t before = p->nlisteners;
-				kx_err r4 = listen_on(p, "127.0.0.1", &port, remote, &e4);
-				kx_err r6 = listen_on(p, "::1", &port, remote, &e6);
+				kx_err r4 = listen_on(p, "127.0.0.1", &port, i, &e4);
+				kx_err r6 = listen_on(p, "::1", &port, i, &e6);
 				if (r4 && r6)
 					return kx__fail(p->eb, KX_ERR_IO, "%s", e4.msg);
 				for (size_t k = before; k < p->nlisteners; k++)
 					event(p, KX_PF_LISTENING, p->listeners[k].addr, port, remote, NULL);
 			} else {
-				kx_err err = listen_on(p, addrs[a], &port, remote, p->eb);
+				kx_err err = listen_on(p, addrs[a], &port, i, p->eb);
 				if (err)
 					return err;
 				event(p, KX_PF_LISTENING, addrs[a], port, remote, NULL);
@@ -797,38 +848,6 @@ static kx_err start_listeners(struct pf *p)
 		}
 	}
 	return KX_OK;
-}
-
-
-static void signal_cb(struct kx_io *io, enum kx_io_event ev)
-{
-	struct pf *p = io->owner;
-	if (ev != KX_IO_READABLE)
-		return;
-	struct signalfd_siginfo si;
-	while (read(kx__io_fd(io), &si, sizeof si) == (ssize_t)sizeof si) {
-		/* A clean end: tell the server, then stop. */
-		for (struct pf_sess *s = p->sessions; s; s = s->next) {
-			if (s->spdy) {
-				kx__spdy_goaway(s->spdy, KX_SPDY_GOAWAY_OK, NULL);
-				kx__upconn_send_spdy(s->conn, s->spdy);
-			}
-			kx__upconn_close(s->conn);
-		}
-		pf_finish(p, KX_OK);
-	}
-}
-
-static kx_err start_signals(struct pf *p)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	p->signal_io = (struct kx_io){.fn = signal_cb, .owner = p};
-	p->mask_saved = 1;
-	return kx__loop_signals(p->loop, &set, &p->old_mask, &p->signal_io, p->eb);
 }
 
 
@@ -842,13 +861,13 @@ static void ping_fire(void *ud)
 	kx__timer_arm(s->pf->loop, &s->ping, PF_PING_MS);
 }
 
-static void start_watch(struct pf *p);
+static void start_watch(struct kx__pf *p);
 static void sess_fail(struct pf_sess *s, const char *why);
 
 static void on_upgraded(void *ud, const char *protocol)
 {
 	struct pf_sess *s = ud;
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	char what[160];
 	snprintf(what, sizeof what, "%s (%s)", s->use_ws ? "websocket" : "spdy",
 		 protocol[0] ? protocol : "no protocol named");
@@ -884,7 +903,7 @@ static void on_upgraded(void *ud, const char *protocol)
 static void on_refused(void *ud, int code, const char *body, size_t len)
 {
 	struct pf_sess *s = ud;
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	if (s->use_ws && p->transport == KX_TRANSPORT_AUTO) {
 		/* Like kubectl: any failed WebSocket upgrade falls back to SPDY, which
 		 * then stays the transport of this forward. */
@@ -910,7 +929,7 @@ static void on_refused(void *ud, int code, const char *body, size_t len)
 static void conn_data(void *ud, const void *data, size_t len)
 {
 	struct pf_sess *s = ud;
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	if (p->done || !s->spdy || s->broken)
 		return;
 	struct kx_errbuf eb2 = {0};
@@ -934,12 +953,12 @@ static void conn_writable(void *ud)
 		resume_all(s);
 }
 
-static void pod_lost(struct pf *p, const char *why);
+static void pod_lost(struct kx__pf *p, const char *why);
 
 static void conn_closed(void *ud, kx_err err, const struct kx_errbuf *ceb)
 {
 	struct pf_sess *s = ud;
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	if (p->done)
 		return;
 	if (s == p->pin && p->reconnecting) {
@@ -973,7 +992,7 @@ static const struct kx__up_callbacks conn_callbacks = {
 /* Open a session to s->pod over the current transport. */
 static kx_err sess_open(struct pf_sess *s, struct kx_errbuf *eb)
 {
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	static const char *const ws_protocols[] = {"SPDY/3.1+portforward.k8s.io"};
 	static const char *const spdy_protocols[] = {"portforward.k8s.io"};
 	struct kx_buf path = KX_BUF_INIT(1 << 16);
@@ -1009,7 +1028,7 @@ static void sess_drop(struct pf_sess *s)
 static void fallback_fire(void *ud)
 {
 	struct pf_sess *s = ud;
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	if (p->done)
 		return;
 	sess_drop(s);
@@ -1025,7 +1044,7 @@ static void fallback_fire(void *ud)
 		pf_finish(p, err);
 }
 
-static struct pf_sess *sess_new(struct pf *p, const char *pod, const char *uid)
+static struct pf_sess *sess_new(struct kx__pf *p, const char *pod, const char *uid)
 {
 	struct pf_sess *s = calloc(1, sizeof *s);
 	if (!s)
@@ -1042,7 +1061,7 @@ static struct pf_sess *sess_new(struct pf *p, const char *pod, const char *uid)
 
 static void sess_free(struct pf_sess *s)
 {
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	for (struct pf_sess **pp = &p->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -1050,6 +1069,7 @@ static void sess_free(struct pf_sess *s)
 		}
 	sess_drop(s);
 	kx__timer_cancel(&s->fallback);
+	free(s->remotes);
 	free(s);
 }
 
@@ -1084,7 +1104,7 @@ static void end_open_conns(struct pf_sess *s, int move_waiting)
  * for it go to another endpoint. The endpoint is skipped for a second. */
 static void sess_fail(struct pf_sess *s, const char *why)
 {
-	struct pf *p = s->pf;
+	struct kx__pf *p = s->pf;
 	if (s->broken)
 		return;
 	s->broken = 1;
@@ -1099,7 +1119,7 @@ static void sess_fail(struct pf_sess *s, const char *why)
  * session of a Ready pod keeps its record: the next connection opens anew. */
 static void sweep_fire(void *ud)
 {
-	struct pf *p = ud;
+	struct kx__pf *p = ud;
 	for (struct pf_sess *s = p->sessions, *next; s; s = next) {
 		next = s->next;
 		if (s == p->pin)
@@ -1124,7 +1144,7 @@ static void sweep_fire(void *ud)
 	assign_waiting(p);
 }
 
-static struct pf_sess *sess_find(struct pf *p, const char *pod)
+static struct pf_sess *sess_find(struct kx__pf *p, const char *pod)
 {
 	for (struct pf_sess *s = p->sessions; s; s = s->next)
 		if (!s->gone && !strcmp(s->pod, pod))
@@ -1139,10 +1159,26 @@ static int endpoint_ready(const cJSON *pod)
 	       !strcmp(kx_pod_phase(pod), "Running") && kx_pod_is_ready(pod);
 }
 
+/* The pod's numbers for the forward's named ports (a Service's named
+ * targetPort: each pod may number it differently). */
+static void sess_named_ports(struct pf_sess *s, const cJSON *pod)
+{
+	const struct kx_pf_opts *o = s->pf->opts;
+	for (size_t i = 0; i < o->nports; i++) {
+		if (!o->ports[i].remote_name)
+			continue;
+		if (!s->remotes && !(s->remotes = calloc(o->nports, sizeof *s->remotes)))
+			return;
+		int udp_only = 0;
+		int n = kx_pod_container_port(pod, o->ports[i].remote_name, 0, &udp_only);
+		s->remotes[i] = n > 0 && !udp_only ? n : o->ports[i].remote > 0 ? o->ports[i].remote : -1;
+	}
+}
+
 /* One event of the watch on the target's pods: endpoints come and go. */
 static int endpoints_event(void *ud, const char *type, const cJSON *obj)
 {
-	struct pf *p = ud;
+	struct kx__pf *p = ud;
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
 	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
@@ -1171,6 +1207,8 @@ static int endpoints_event(void *ud, const char *type, const cJSON *obj)
 		return 0;
 	if (!s->uid[0] && uid)
 		snprintf(s->uid, sizeof s->uid, "%s", uid);
+	if (ready)
+		sess_named_ports(s, obj);
 	if (!strcmp(type, "DELETED")) {
 		s->gone = 1;
 		if (s->ready)
@@ -1195,7 +1233,7 @@ static int endpoints_event(void *ud, const char *type, const cJSON *obj)
 
 static void endpoints_watch_end(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
 {
-	struct pf *p = ud;
+	struct kx__pf *p = ud;
 	(void)err;
 	(void)body;
 	(void)eb;
@@ -1206,7 +1244,7 @@ static void endpoints_watch_end(void *ud, kx_err err, const struct kx_buf *body,
 
 /* Watch the pods of the target's selector. Without a resourceVersion the
  * server first sends every current pod as ADDED: that is the endpoint list. */
-static void start_endpoints_watch(struct pf *p)
+static void start_endpoints_watch(struct kx__pf *p)
 {
 	struct kx_buf path = KX_BUF_INIT(1 << 16);
 	kx_err err = kx_buf_printf(&path, "/api/v1/namespaces/%s/pods?watch=1", p->ns);
@@ -1225,12 +1263,12 @@ static void start_endpoints_watch(struct pf *p)
 
 /* ---- survival (pinned): the pod goes away, kx finds another ---- */
 
-static void start_session(struct pf *p);
+static void start_session(struct kx__pf *p);
 static void resolved(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *eb);
 
 static int watch_event(void *ud, const char *type, const cJSON *obj)
 {
-	struct pf *p = ud;
+	struct kx__pf *p = ud;
 	struct pf_sess *s = p->pin;
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
@@ -1280,7 +1318,7 @@ static int watch_event(void *ud, const char *type, const cJSON *obj)
 
 static void watch_end(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
 {
-	struct pf *p = ud;
+	struct kx__pf *p = ud;
 	(void)err;
 	(void)body;
 	(void)eb;
@@ -1291,7 +1329,7 @@ static void watch_end(void *ud, kx_err err, const struct kx_buf *body, const str
 		kx__timer_arm(p->loop, &p->reconnect, 1000);
 }
 
-static void start_watch(struct pf *p)
+static void start_watch(struct kx__pf *p)
 {
 	if (!p->pin) {
 		start_endpoints_watch(p);
@@ -1325,7 +1363,7 @@ static void start_watch(struct pf *p)
 	kx_buf_free(&path);
 }
 
-static void pod_lost(struct pf *p, const char *why)
+static void pod_lost(struct kx__pf *p, const char *why)
 {
 	if (p->done || p->reconnecting)
 		return;
@@ -1344,7 +1382,7 @@ static void pod_lost(struct pf *p, const char *why)
  * the objects freed here). */
 static void reconnect_fire(void *ud)
 {
-	struct pf *p = ud;
+	struct kx__pf *p = ud;
 	if (p->done)
 		return;
 	if (!p->reconnecting) {
@@ -1373,7 +1411,7 @@ static void reconnect_fire(void *ud)
  * (ask again shortly), or none within --pod-running-timeout (give up). */
 static void resolved(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *eb)
 {
-	struct pf *p = ud;
+	struct kx__pf *p = ud;
 	const struct kx_status *st = kx_client_status(p->client);
 	char why[700];
 	snprintf(why, sizeof why, "%s", eb && eb->msg[0] ? eb->msg : "");
@@ -1410,7 +1448,7 @@ static void resolved(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *e
 		start_session(p);
 }
 
-static void start_session(struct pf *p)
+static void start_session(struct kx__pf *p)
 {
 	struct kx_errbuf eb2 = {0};
 	p->pin->use_ws = p->use_ws;
@@ -1420,53 +1458,269 @@ static void start_session(struct pf *p)
 	}
 }
 
+/* ---- the forward's life in its owner's loop ---- */
+
+static char *dup_or_null(const char *v, int *fail)
+{
+	char *d = v ? strdup(v) : NULL;
+	if (v && !d)
+		*fail = 1;
+	return d;
+}
+
+/* The forward keeps its own copy of the options: its owner's strings may go
+ * (kx forward builds them per service, then lets them go). */
+static kx_err copy_opts(struct kx__pf *p, const struct kx_pf_opts *o)
+{
+	int fail = 0;
+	p->own = *o;
+	p->own.namespace_ = dup_or_null(o->namespace_, &fail);
+	p->own.pod = dup_or_null(o->pod, &fail);
+	p->own.pod_resource_version = dup_or_null(o->pod_resource_version, &fail);
+	p->own.pod_uid = dup_or_null(o->pod_uid, &fail);
+	p->own.resolve_target = dup_or_null(o->resolve_target, &fail);
+	p->own.balance_selector = dup_or_null(o->balance_selector, &fail);
+	struct kx_pf_port *ports = calloc(o->nports ? o->nports : 1, sizeof *ports);
+	p->own.ports = ports;
+	if (!ports)
+		fail = 1;
+	for (size_t i = 0; ports && i < o->nports; i++) {
+		ports[i] = o->ports[i];
+		ports[i].remote_name = dup_or_null(o->ports[i].remote_name, &fail);
+	}
+	p->own.addresses = NULL;
+	p->own.naddresses = 0;
+	if (o->addresses && o->naddresses) {
+		const char **addrs = calloc(o->naddresses, sizeof *addrs);
+		p->own.addresses = addrs;
+		if (!addrs)
+			fail = 1;
+		for (size_t i = 0; addrs && i < o->naddresses; i++)
+			addrs[i] = dup_or_null(o->addresses[i], &fail);
+		if (addrs)
+			p->own.naddresses = o->naddresses;
+	}
+	return fail ? kx__fail(p->eb, KX_ERR_NOMEM, "out of memory") : KX_OK;
+}
+
+static void free_opts(struct kx_pf_opts *o)
+{
+	free((char *)o->namespace_);
+	free((char *)o->pod);
+	free((char *)o->pod_resource_version);
+	free((char *)o->pod_uid);
+	free((char *)o->resolve_target);
+	free((char *)o->balance_selector);
+	for (size_t i = 0; o->ports && i < o->nports; i++)
+		free((char *)o->ports[i].remote_name);
+	free((struct kx_pf_port *)o->ports);
+	for (size_t i = 0; i < o->naddresses; i++)
+		free((char *)o->addresses[i]);
+	free((char **)o->addresses);
+}
+
+/* Everything closed and the owner let go: free what is left, say so. */
+static void reap_task(void *ud)
+{
+	struct kx__pf *p = ud;
+	if (!p->released || !p->torn_down || p->nopen || p->conns)
+		return;
+	while (p->sessions)
+		sess_free(p->sessions);
+	kx__task_cancel(p->loop, &p->reap);
+	kx__task_cancel(p->loop, &p->teardown);
+	struct kx__pf_hooks hooks = p->hooks;
+	void *ud2 = p->hooks_ud;
+	free_opts(&p->own);
+	kx__memzero(&p->ci.creds, sizeof p->ci.creds);
+	free(p);
+	if (hooks.on_closed)
+		hooks.on_closed(ud2);
+}
+
+/* Task: the forward ended (pf_finish). Stop everything that could start new
+ * work, end the connections ("shutdown"; their close callbacks free them),
+ * tell each session's server it is over, close the listeners. */
+static void teardown_task(void *ud)
+{
+	struct kx__pf *p = ud;
+	kx__timer_cancel(&p->reconnect);
+	kx__timer_cancel(&p->sweep);
+	kx__timer_cancel(&p->retry);
+	kx__call_free(p->watch);
+	p->watch = NULL;
+	kx__pod_resolver_free(p->resolver);
+	p->resolver = NULL;
+	for (struct pf_conn *c = p->conns, *next; c; c = next) {
+		next = c->next;
+		conn_close(c); /* resets its streams while the session is still there */
+		if (!c->io.h)
+			conn_free(c); /* an orphan: no socket whose close would free it */
+	}
+	for (struct pf_sess *s = p->sessions; s; s = s->next) {
+		if (s->spdy) {
+			kx__spdy_goaway(s->spdy, KX_SPDY_GOAWAY_OK, NULL);
+			kx__upconn_send_spdy(s->conn, s->spdy);
+		}
+		kx__upconn_close(s->conn);
+		sess_drop(s);
+		kx__timer_cancel(&s->fallback);
+	}
+	for (size_t i = 0; i < p->nlisteners; i++)
+		kx__io_close(&p->listeners[i].io);
+	p->torn_down = 1;
+	if (p->err && p->hooks.on_end)
+		p->hooks.on_end(p->hooks_ud, p->err, p->eb); /* may call kx__pf_stop */
+	if (!p->released)
+		return;
+	if (!p->nopen)
+		kx__loop_defer(p->loop, &p->reap);
+}
+
+void kx__pf_stop(struct kx__pf *p)
+{
+	if (!p || p->released)
+		return;
+	p->released = 1;
+	if (!p->done)
+		pf_finish(p, KX_OK);
+	else if (p->torn_down && !p->nopen)
+		kx__loop_defer(p->loop, &p->reap);
+}
+
+kx_err kx__pf_start(struct kx_client *c, struct kx_loop *l, const struct kx_pf_opts *opts,
+		    const struct kx__pf_hooks *hooks, void *ud, struct kx__pf **out,
+		    struct kx_errbuf *eb)
+{
+	*out = NULL;
+	if (!opts->nports || (!opts->pod && !opts->balance_selector))
+		return kx__fail(eb, KX_ERR_INVALID, "port-forward needs a pod (or a selector) and at least one port");
+	struct kx__pf *p = calloc(1, sizeof *p);
+	if (!p)
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	*p = (struct kx__pf){.client = c, .loop = l, .hooks_ud = ud};
+	p->opts = &p->own;
+	p->eb = &p->ebuf;
+	if (hooks)
+		p->hooks = *hooks;
+	p->reconnect = (struct kx_timer){.fn = reconnect_fire, .ud = p};
+	p->sweep = (struct kx_timer){.fn = sweep_fire, .ud = p};
+	p->retry = (struct kx_timer){.fn = retry_fire, .ud = p};
+	p->teardown = (struct kx_task){.fn = teardown_task, .ud = p};
+	p->reap = (struct kx_task){.fn = reap_task, .ud = p};
+	p->transport = opts->transport;
+	p->use_ws = p->transport != KX_TRANSPORT_SPDY;
+	kx_err err = copy_opts(p, opts);
+	p->ns = p->opts->namespace_ ? p->opts->namespace_ : kx_client_namespace(c);
+	if (!err && opts->pod_resource_version && !opts->balance_selector)
+		snprintf(p->rv, sizeof p->rv, "%s", opts->pod_resource_version);
+	if (!err)
+		err = kx__client_conn_info(c, &p->ci, p->eb);
+	if (!err && p->opts->pod) {
+		/* The first session goes to the pod the caller resolved: forwarding
+		 * starts (listeners open) once it is up, as kubectl's does. Balancing
+		 * then adds the target's other Ready pods from the watch. */
+		struct pf_sess *first = sess_new(p, p->opts->pod, p->opts->pod_uid);
+		if (!first)
+			err = kx__fail(p->eb, KX_ERR_NOMEM, "out of memory");
+		else if (!p->opts->balance_selector)
+			p->pin = first;
+		else
+			first->ready = 1;
+		if (!err)
+			err = sess_open(first, p->eb);
+	} else if (!err) {
+		/* No pod yet: listen now, the watch brings the endpoints. */
+		err = start_listeners(p);
+		if (!err) {
+			p->listening = 1;
+			event(p, KX_PF_READY, NULL, 0, 0, NULL);
+			start_watch(p);
+		}
+	}
+	if (err) {
+		kx__fail(eb, err, "%s", p->ebuf.msg);
+		/* Nothing ran in the loop yet: close at once what was opened. */
+		kx__call_free(p->watch);
+		for (size_t i = 0; i < p->nlisteners; i++)
+			kx__io_detach(&p->listeners[i].io);
+		while (p->sessions)
+			sess_free(p->sessions);
+		free_opts(&p->own);
+		kx__memzero(&p->ci.creds, sizeof p->ci.creds);
+		free(p);
+		return err;
+	}
+	*out = p;
+	return KX_OK;
+}
+
+/* ---- kx_port_forward: one forward in a loop of its own ---- */
+
+kx_err kx__pf_end_signals(struct kx_loop *l, struct kx_io *io, sigset_t *old_mask, struct kx_errbuf *eb)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	return kx__loop_signals(l, &set, old_mask, io, eb);
+}
+
+struct pf_run {
+	struct kx_loop *loop;
+	struct kx__pf *pf;
+	kx_err err;
+	struct kx_errbuf *eb;
+	struct kx_io signal_io;
+};
+
+static void run_end(void *ud, kx_err err, const struct kx_errbuf *eb)
+{
+	struct pf_run *r = ud;
+	r->err = kx__fail(r->eb, err, "%s", eb->msg);
+	kx__pf_stop(r->pf);
+}
+
+static void run_closed(void *ud)
+{
+	struct pf_run *r = ud;
+	r->pf = NULL;
+	kx__loop_stop(r->loop);
+}
+
+static void run_signal(struct kx_io *io, enum kx_io_event ev)
+{
+	struct pf_run *r = io->owner;
+	if (ev != KX_IO_READABLE)
+		return;
+	struct signalfd_siginfo si;
+	while (read(kx__io_fd(io), &si, sizeof si) == (ssize_t)sizeof si)
+		kx__pf_stop(r->pf); /* a clean end: KX_OK */
+}
+
 kx_err kx_port_forward(struct kx_client *c, const struct kx_pf_opts *opts, struct kx_errbuf *eb)
 {
 	if (!opts->pod || !opts->nports)
 		return kx__fail(eb, KX_ERR_INVALID, "port-forward needs a pod and at least one port");
-	struct pf *p = calloc(1, sizeof *p);
-	if (!p)
-		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
-	*p = (struct pf){.client = c, .opts = opts, .eb = eb,
-			 .ns = opts->namespace_ ? opts->namespace_ : kx_client_namespace(c)};
-	p->reconnect = (struct kx_timer){.fn = reconnect_fire, .ud = p};
-	p->sweep = (struct kx_timer){.fn = sweep_fire, .ud = p};
-	p->retry = (struct kx_timer){.fn = retry_fire, .ud = p};
-	p->transport = opts->transport;
-	p->use_ws = p->transport != KX_TRANSPORT_SPDY;
-	if (opts->pod_resource_version && !opts->balance_selector)
-		snprintf(p->rv, sizeof p->rv, "%s", opts->pod_resource_version);
-	/* The first session goes to the pod the caller resolved: forwarding starts
-	 * (listeners open) once it is up, as kubectl's does. Balancing then adds
-	 * the target's other Ready pods from the watch. */
-	struct pf_sess *first = sess_new(p, opts->pod, opts->pod_uid);
-	kx_err err = first ? KX_OK : kx__fail(eb, KX_ERR_NOMEM, "out of memory");
-	if (first && !opts->balance_selector)
-		p->pin = first;
-	else if (first)
-		first->ready = 1;
-	if (!err)
-		err = kx__client_conn_info(c, &p->ci, eb);
-	if (!err)
-		err = kx__loop_new(&p->loop, eb);
-	if (!err && opts->handle_signals)
-		err = start_signals(p);
-	if (!err)
-		err = sess_open(first, eb);
-	if (!err) {
-		kx__loop_run(p->loop);
-		err = p->err;
+	struct pf_run r = {.eb = eb};
+	static const struct kx__pf_hooks hooks = {.on_end = run_end, .on_closed = run_closed};
+	sigset_t old_mask;
+	int mask_saved = 0;
+	kx_err err = kx__loop_new(&r.loop, eb);
+	if (!err && opts->handle_signals) {
+		r.signal_io = (struct kx_io){.fn = run_signal, .owner = &r};
+		mask_saved = 1;
+		err = kx__pf_end_signals(r.loop, &r.signal_io, &old_mask, eb);
 	}
-	kx__loop_free(p->loop); /* closes listeners and connections (their callbacks free them) */
-	while (p->conns)
-		conn_free(p->conns);
-	kx__call_free(p->watch);
-	kx__pod_resolver_free(p->resolver);
-	while (p->sessions)
-		sess_free(p->sessions);
-	if (p->mask_saved)
-		sigprocmask(SIG_SETMASK, &p->old_mask, NULL);
-	kx__memzero(&p->ci.creds, sizeof p->ci.creds);
-	free(p);
+	if (!err)
+		err = kx__pf_start(c, r.loop, opts, &hooks, &r, &r.pf, eb);
+	if (!err) {
+		kx__loop_run(r.loop); /* until the forward is closed */
+		err = r.err;
+	}
+	kx__loop_free(r.loop);
+	if (mask_saved)
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	return err;
 }

@@ -3,8 +3,10 @@
  * from this machine at once, on one event loop — node ports, load-balancer and
  * external addresses (a TCP connect, an HTTP GET for http ports), Ingress URLs
  * (Host header, SNI and certificate checks through libcurl's CONNECT_TO), the API
- * server's service proxy (an in-loop call of kx's own client) — each with its own
- * timeout, and each result worded by the layer that failed. */
+ * server's service proxy (an in-loop call of kx's own client), port-forward (an
+ * in-process forward, kx__pf, to the Service's Ready pods on the same loop, and
+ * a connection through it) — each with its own timeout, and each result worded
+ * by the layer that failed. */
 #include <kx/expose.h>
 
 #include <curl/curl.h>
@@ -20,7 +22,14 @@
 #include "curlm.h"
 #include "internal.h"
 #include "loop.h"
+#include "pf_internal.h"
 #include "reach_internal.h"
+
+#include <arpa/inet.h>
+#include <kx/pods.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 enum route_kind { R_CLUSTER, R_NODE, R_LB, R_EXT, R_INGRESS, R_API, R_FORWARD };
 
@@ -43,6 +52,15 @@ struct probe {
 	int got_body; /* the first body bytes arrived: enough */
 	char errbuf[CURL_ERROR_SIZE];
 	struct probe *next, *queued_next;
+	/* port-forward: the forward, the connection through it (TCP ports: a socket
+	 * of our own; HTTP ports: the curl transfer), what its events said */
+	struct kx__pf *pf;
+	int local_port;
+	int fd;
+	int decided;
+	char pod[256];
+	char pf_error[600];
+	struct kx_timer grace, deadline;
 };
 
 /* Probes running at once, at most: a big cluster's nodes × ports stay within
@@ -216,6 +234,8 @@ static int is_ip(const char *host)
 	return strspn(host, "0123456789.") == strlen(host) || strchr(host, ':');
 }
 
+static void fwd_curl_done(struct probe *p, CURLcode rc, long code);
+
 static void curl_done(void *ud, CURLcode rc)
 {
 	struct probe *p = ud;
@@ -224,6 +244,11 @@ static void curl_done(void *ud, CURLcode rc)
 	curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_WRITE_ERROR && p->got_body)
 		rc = CURLE_OK; /* we stopped reading once the answer began */
+	if (p->kind == R_FORWARD) {
+		fwd_curl_done(p, rc, code);
+		probe_finished(p);
+		return;
+	}
 	if (rc != CURLE_OK) {
 		word_failure(p, rc, ms);
 	} else if (!p->http) {
@@ -265,6 +290,7 @@ static struct probe *probe_new(struct prober *pr, cJSON *entry, enum route_kind 
 	p->pr = pr;
 	p->entry = entry;
 	p->kind = kind;
+	p->fd = -1;
 	p->next = pr->probes;
 	pr->probes = p;
 	return p;
@@ -409,6 +435,181 @@ static kx_err probe_api(struct prober *pr, cJSON *entry, struct kx_errbuf *eb)
 	return err;
 }
 
+/* ---- port-forward: an in-process forward on this loop, a connection through it ---- */
+
+#define PF_PROBE_GRACE_MS 500 /* after its pod is chosen: the kubelet's error comes by then */
+
+static void fwd_decide(struct probe *p, const char *status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fwd_decide(struct probe *p, const char *status, const char *fmt, ...)
+{
+	if (p->decided)
+		return;
+	p->decided = 1;
+	char msg[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	set_check(p->entry, status, (now_us() - p->t0) / 1000.0, "port-forward", "%s", msg);
+	kx__timer_cancel(&p->grace);
+	kx__timer_cancel(&p->deadline);
+	if (p->fd >= 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	kx__pf_stop(p->pf); /* its on_closed ends the probe */
+}
+
+static void fwd_event(void *ud, enum kx_pf_event ev, const char *addr, int local, int remote, const char *msg)
+{
+	struct probe *p = ud;
+	(void)addr;
+	(void)remote;
+	if (ev == KX_PF_LISTENING)
+		p->local_port = local;
+	else if (ev == KX_PF_CONN_ERROR && msg)
+		snprintf(p->pf_error, sizeof p->pf_error, "%s", msg);
+}
+
+static void fwd_conn(void *ud, const struct kx_pf_conn_event *e)
+{
+	struct probe *p = ud;
+	if (e->pod)
+		snprintf(p->pod, sizeof p->pod, "%s", e->pod);
+	if (!e->closed && e->pod && !p->http)
+		kx__timer_arm(p->pr->loop, &p->grace, PF_PROBE_GRACE_MS);
+	if (!e->closed || p->http)
+		return;
+	if (!strcmp(e->end, "error") && !e->pod)
+		fwd_decide(p, "failed", "no Ready pod behind the service within %.1fs", p->pr->timeout_ms / 1000.0);
+	else if (!strcmp(e->end, "error"))
+		fwd_decide(p, "failed", "pod %s refused the connection: %s", e->pod, e->message ? e->message : "");
+	else if (e->pod)
+		fwd_decide(p, "ok", "TCP connect through port-forward to pod %s", e->pod);
+}
+
+static void fwd_grace_fire(void *ud)
+{
+	struct probe *p = ud;
+	fwd_decide(p, "ok", "TCP connect through port-forward to pod %s (the kubelet reported no error)", p->pod);
+}
+
+static void fwd_deadline_fire(void *ud)
+{
+	struct probe *p = ud;
+	if (p->pod[0])
+		fwd_decide(p, "failed", "no answer through port-forward to pod %s within %.1fs", p->pod,
+			   p->pr->timeout_ms / 1000.0);
+	else
+		fwd_decide(p, "failed", "no Ready pod behind the service within %.1fs", p->pr->timeout_ms / 1000.0);
+}
+
+static void fwd_ended(void *ud, kx_err err, const struct kx_errbuf *eb)
+{
+	struct probe *p = ud;
+	(void)err;
+	fwd_decide(p, "failed", "port-forward: %s", eb->msg);
+}
+
+static void fwd_closed(void *ud)
+{
+	struct probe *p = ud;
+	p->pf = NULL;
+	p->pr->running--;
+	kx__loop_defer(p->pr->loop, &p->pr->pump);
+}
+
+static const struct kx__pf_hooks fwd_hooks = {.on_end = fwd_ended, .on_closed = fwd_closed};
+
+/* The HTTP GET through the forward ended (curl_done's words for the others). */
+static void fwd_curl_done(struct probe *p, CURLcode rc, long code)
+{
+	if (p->pf_error[0])
+		fwd_decide(p, "failed", "pod %s refused the connection: %s", p->pod, p->pf_error);
+	else if (rc == CURLE_OK && code >= 400 && code != 401 && code != 403)
+		fwd_decide(p, "failed", "HTTP %ld through port-forward from pod %s", code, p->pod);
+	else if (rc == CURLE_OK)
+		fwd_decide(p, "ok", "HTTP %ld through port-forward from pod %s", code, p->pod);
+	else if (!p->pod[0])
+		fwd_decide(p, "failed", "no Ready pod behind the service within %.1fs", p->pr->timeout_ms / 1000.0);
+	else
+		fwd_decide(p, "failed", "through port-forward to pod %s: %s", p->pod,
+			   p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc));
+}
+
+/* One port-forward route: a balanced forward to the Service's Ready pods (as
+ * `kx port-forward svc/` runs it), listening on a random loopback port of this
+ * process, and one connection through it: an HTTP GET for http ports, else a
+ * TCP connect that counts once a pod took it and the kubelet said no error. */
+static kx_err probe_forward(struct prober *pr, const cJSON *view, cJSON *entry, const char *selector,
+			    struct kx_errbuf *eb)
+{
+	int port = kx_json_int(entry, "port", 0), tls = 0, remote = port;
+	const char *remote_name = NULL;
+	const cJSON *sp;
+	cJSON_ArrayForEach(sp, kx_json_get(view, "ports")) if (kx_json_int(sp, "port", 0) == port)
+	{
+		const cJSON *tp = kx_json_get(sp, "targetPort");
+		if (cJSON_IsString(tp) && tp->valuestring[0])
+			remote_name = tp->valuestring, remote = 0;
+		else if (cJSON_IsNumber(tp) && tp->valueint > 0)
+			remote = tp->valueint;
+		break;
+	}
+	struct probe *p = probe_new(pr, entry, R_FORWARD);
+	if (!p)
+		return kx__fail(eb, KX_ERR_NOMEM, "out of memory");
+	p->http = port_speaks(view, port, &tls) && !tls; /* a certificate for 127.0.0.1: TCP only */
+	p->grace = (struct kx_timer){.fn = fwd_grace_fire, .ud = p};
+	p->deadline = (struct kx_timer){.fn = fwd_deadline_fire, .ud = p};
+	p->t0 = now_us();
+	struct kx_pf_port pp = {.local = 0, .remote = remote, .remote_name = remote_name};
+	const char *addrs[] = {"127.0.0.1"};
+	struct kx_pf_opts po = {
+		.namespace_ = kx_json_str(view, "namespace"), .ports = &pp, .nports = 1, .addresses = addrs,
+		.naddresses = 1, .on_event = fwd_event, .on_conn = fwd_conn, .ud = p,
+		.resolve_timeout_ms = pr->timeout_ms, .balance_selector = selector,
+	};
+	struct kx_errbuf peb = {0};
+	if (kx__pf_start(pr->c, pr->loop, &po, &fwd_hooks, p, &p->pf, &peb)) {
+		set_check(entry, "failed", -1, "port-forward", "port-forward: %s", peb.msg);
+		p->decided = 1;
+		return KX_OK;
+	}
+	pr->running++; /* until the forward is closed (fwd_closed) */
+	kx__timer_arm(pr->loop, &p->deadline, pr->timeout_ms + 1000);
+	snprintf(p->target, sizeof p->target, "127.0.0.1:%d", p->local_port);
+	if (p->http) {
+		char url[64];
+		snprintf(url, sizeof url, "http://127.0.0.1:%d/", p->local_port);
+		return start_curl(p, url, eb);
+	}
+	/* A loopback connect to our own listener: it completes in the kernel's backlog. */
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->local_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd < 0 || (connect(p->fd, (struct sockaddr *)&sa, sizeof sa) && errno != EINPROGRESS))
+		fwd_decide(p, "failed", "cannot connect to the forward's own listener: %s", strerror(errno));
+	return KX_OK;
+}
+
+/* The Service's selector, read for port-forward (the view does not carry it). */
+static kx_err view_selector(struct prober *pr, const cJSON *view, struct kx_buf *sel, struct kx_errbuf *eb)
+{
+	struct kx_buf path = KX_BUF_INIT(1 << 16);
+	cJSON *svc = NULL;
+	kx_err err = kx_resource_path(pr->c, "services", kx_json_str(view, "namespace"), kx_json_str(view, "name"),
+				      NULL, &path, eb);
+	if (!err)
+		err = kx_client_get(pr->c, path.data, &svc, eb);
+	if (!err)
+		err = kx_selector_string(svc, "services", sel, eb);
+	cJSON_Delete(svc);
+	kx_buf_free(&path);
+	return err;
+}
+
 static int wanted(const struct kx_reach_check_opts *o, const char *kind)
 {
 	if (!o->routes || !*o->routes)
@@ -432,6 +633,19 @@ static void skip(cJSON *list, const char *why)
 static void prober_free(struct prober *pr)
 {
 	struct probe *p;
+	/* A forward started before a setup error stopped the check: let it close
+	 * (its handles are freed in the loop's close callbacks) before its probe goes. */
+	int live = 0;
+	for (p = pr->probes; p; p = p->next)
+		if (p->pf) {
+			live = 1;
+			kx__pf_stop(p->pf);
+		}
+	if (live && pr->loop && !kx__loop_stopped(pr->loop)) {
+		pr->queue = NULL;
+		pr->queue_tail = &pr->queue;
+		kx__loop_run(pr->loop);
+	}
 	while ((p = pr->probes)) {
 		pr->probes = p->next;
 		kx__curlm_free(p->cm);
@@ -439,6 +653,10 @@ static void prober_free(struct prober *pr)
 			curl_easy_cleanup(p->h);
 		curl_slist_free_all(p->connect_to);
 		kx__call_free(p->call);
+		kx__timer_cancel(&p->grace);
+		kx__timer_cancel(&p->deadline);
+		if (p->fd >= 0)
+			close(p->fd);
 		free(p);
 	}
 	kx__loop_free(pr->loop);
@@ -470,10 +688,16 @@ static kx_err probe_list(struct prober *pr, cJSON *view, const struct route_list
 				   : "a cluster IP answers only inside the cluster (--check-cluster-ip)");
 		return KX_OK;
 	}
-	if (rl->rk == R_FORWARD) {
-		/* kx_port_forward runs a loop of its own and cannot run inside this one yet */
-		skip(list, "an in-process forward cannot run inside the check's loop yet");
-		return KX_OK;
+	if (rl->rk == R_FORWARD && cJSON_GetArraySize(list)) {
+		struct kx_buf sel = KX_BUF_INIT(1 << 16);
+		struct kx_errbuf seb = {0};
+		if (view_selector(pr, view, &sel, &seb)) {
+			cJSON_ArrayForEach(e, list) set_check(e, "failed", -1, "port-forward", "port-forward: %s", seb.msg);
+		} else {
+			cJSON_ArrayForEach(e, list) if ((err = probe_forward(pr, view, e, sel.data, eb))) break;
+		}
+		kx_buf_free(&sel);
+		return err;
 	}
 	if (rl->rk == R_LB && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(parent, "pending")))
 		set_check(parent, "failed", -1, "load-balancer", "load balancer pending (no address yet)");

@@ -249,7 +249,7 @@ load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client
 	grep -q "^Handling connection for $p\$" "$PF_ERR"
 }
 
-@test "bad input: a Service whose selector matches no pod ends within --pod-running-timeout with a one-line error" {
+@test "bad input: a Service whose selector matches no pod says it waits, and ends within --pod-running-timeout with a one-line error" {
 	kubectl apply -f - >/dev/null <<-YAML
 	apiVersion: v1
 	kind: Service
@@ -262,6 +262,8 @@ load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client
 	run kx port-forward svc/nomatch 80 --pod-running-timeout=2s
 	ms=$((($(date +%s%N) - start) / 1000000))
 	assert_failure 1
-	assert_output "error: no ready pod found for services/nomatch (selector app=kx-nothing-has-this)"
+	assert_line --index 0 "no ready pod found for services/nomatch (selector app=kx-nothing-has-this); waiting up to 2s for one"
+	assert_line --index 1 "error: no ready pod found for services/nomatch (selector app=kx-nothing-has-this)"
+	[ "${#lines[@]}" -eq 2 ]
 	[ "$ms" -ge 1900 ] && [ "$ms" -lt 10000 ] || fail "took $ms ms"
 }

@@ -32,7 +32,7 @@ setup() {
 teardown() {
 	local p
 	for p in "${STANDIN_PIDS[@]}" ${WAIT_PID:-}; do kill "$p" 2>/dev/null || true; done
-	kubectl delete --ignore-not-found svc/t-rc-ok svc/t-rc-np svc/t-rc-nosel svc/t-rc-tp svc/t-rc-lb \
+	kubectl delete --ignore-not-found svc/t-rc-pf svc/t-rc-nopod svc/t-rc-ok svc/t-rc-np svc/t-rc-nosel svc/t-rc-tp svc/t-rc-lb \
 		ingress/t-rc-plain ingress/t-rc-tls ingress/t-rc-bad endpointslice/t-rc-ok-1 endpointslice/t-rc-np-1 \
 		>/dev/null 2>&1 || true
 }
@@ -182,8 +182,10 @@ assert r['checkSummary'] == {'mode': 'all', 'pass': True, 'routesOk': 5, 'routes
 	assert_line --regexp "^ingress +https://good\.reach\.test:$tlsp/ +$lbp +ok +[0-9]+\.[0-9]ms +HTTP 200 from 127\.0\.0\.1:$tlsp$"
 	assert_line --regexp "^selector +svc/t-rc-ok +ok +- +selector app=web-deploy matches 2 pods$"
 	assert_line --regexp "^port-forward +kx port-forward .* +skipped +- +not checked: not among --check-routes$"
-	# every route (6): the API server's proxy answers from its own side, as it
-	# answers kubectl; port-forward is not checked. So "all" fails and "any" passes.
+	# every route (7): the API server's proxy answers from its own side, as it
+	# answers kubectl (404); port-forward goes through an in-process forward to a
+	# Ready pod of the Service (its HTTP file server, over loopback). So "all"
+	# fails and "any" passes.
 	run kubectl get --raw "/api/v1/namespaces/default/services/t-rc-ok:http/proxy/"
 	assert_failure
 	assert_output 'Error from server (NotFound): services "t-rc-ok" not found'
@@ -192,9 +194,10 @@ assert r['checkSummary'] == {'mode': 'all', 'pass': True, 'routesOk': 5, 'routes
 	check "$(sed '$d' <<<"$output")" "
 p = r['proxy'][0]['check']
 assert (p['status'], p['layer'], p['message']) == ('failed', 'api', 'the API server answered 404: services \"t-rc-ok\" not found (no Endpoints object for the service)'), p
-assert r['portForward'][0]['check'] == {'status': 'skipped', 'message': 'not checked: an in-process forward cannot run inside the check\\'s loop yet'}, r['portForward']
-assert r['checkSummary'] == {'mode': 'all', 'pass': False, 'routesOk': 5, 'routesFailed': 1, 'findingsFailed': 0}, r['checkSummary']"
-	assert_line "error: 1 of 6 routes to service/t-rc-ok failed"
+f = r['portForward'][0]['check']
+assert (f['status'], f['layer']) == ('ok', 'port-forward') and f['message'] in ('HTTP 200 through port-forward from pod web-deploy-a', 'HTTP 200 through port-forward from pod web-deploy-b') and 0 < f['latencyMs'] < 3000, f
+assert r['checkSummary'] == {'mode': 'all', 'pass': False, 'routesOk': 6, 'routesFailed': 1, 'findingsFailed': 0}, r['checkSummary']"
+	assert_line "error: 1 of 7 routes to service/t-rc-ok failed"
 	local j=$output table
 	run kx reach svc/t-rc-ok --check=any --check-ca "$CA"
 	assert_success
@@ -232,7 +235,9 @@ assert r['loadBalancer']['check'] == {'status': 'failed', 'layer': 'load-balance
 	assert_line --regexp "^node-port +http://127\.0\.0\.1:$np +80 +failed +[0-9.]+ms +node port $np refused on 127\.0\.0\.1 \(is kube-proxy running\?\)$"
 	assert_line --regexp "^load-balancer +<pending> +failed +- +load balancer pending \(no address yet\)$"
 	assert_line --regexp "^ingress +https://bad\.reach\.test:$tlsp/ +80 +failed +[0-9.]+ms +TLS: certificate not valid for bad\.reach\.test$"
-	assert_line "error: no route to service/t-rc-ok answered"
+	# every route from outside fails; port-forward still reaches the Deployment's pods
+	assert_line --regexp "^port-forward +kx port-forward -n default svc/t-rc-ok 8080:80 +80 +ok +[0-9.]+ms +HTTP 200 through port-forward from pod web-deploy-[ab]$"
+	assert_line "error: 5 of 6 routes to service/t-rc-ok failed"
 	# the plain-HTTP ingress answers, but has no rule for other.reach.test: its 404 is the finding
 	kubectl patch ingress t-rc-plain --type=merge \
 		-p '{"spec":{"rules":[{"host":"other.reach.test","http":{"paths":[{"path":"/","pathType":"Exact","backend":{"service":{"name":"t-rc-ok","port":{"number":80}}}}]}}]}}' >/dev/null
@@ -246,6 +251,35 @@ assert r['loadBalancer']['check'] == {'status': 'failed', 'layer': 'load-balance
 	assert_line --regexp "^ingress +https://good\.reach\.test:$tlsp/ +80 +failed +[0-9.]+ms +TLS: x509: certificate signed by unknown authority \(for good\.reach\.test\)$"
 	run kx reach svc/t-rc-ok --check --check-routes=ingress --check-ca "$CA"
 	assert_line --regexp "^ingress +https://good\.reach\.test:$tlsp/ +80 +ok +"
+}
+
+@test "--check's port-forward route: through an in-process forward to a Ready pod; a pod port that refuses, a selector with no Ready pod" {
+	kubectl apply -f - >/dev/null <<-YAML
+	apiVersion: v1
+	kind: Service
+	metadata: {name: t-rc-pf}
+	spec:
+	  selector: {app: web-deploy}
+	  ports: [{name: echo, port: 7, targetPort: 7}, {name: dead, port: 99, targetPort: 99}]
+	---
+	apiVersion: v1
+	kind: Service
+	metadata: {name: t-rc-nopod}
+	spec:
+	  selector: {app: kx-no-pod-has-this}
+	  ports: [{name: tcp, port: 5}]
+	YAML
+	run kx reach svc/t-rc-pf --check --check-routes=port-forward
+	assert_failure
+	assert_line --regexp "^port-forward +kx port-forward -n default svc/t-rc-pf 8007:7 +7 +ok +[0-9.]+ms +TCP connect through port-forward to pod web-deploy-[ab] \(the kubelet reported no error\)$"
+	assert_line --regexp "^port-forward +kx port-forward -n default svc/t-rc-pf 8099:99 +99 +failed +[0-9.]+ms +pod web-deploy-[ab] refused the connection: .*failed to dial.*$"
+	assert_line "error: 1 of 2 routes to service/t-rc-pf failed, and the static checks found problems" # no EndpointSlice
+	start=$(date +%s%N)
+	run kx reach svc/t-rc-nopod --check --check-routes=port-forward --check-timeout=1s
+	ms=$((($(date +%s%N) - start) / 1000000))
+	assert_failure
+	assert_line --regexp "^port-forward +kx port-forward -n default svc/t-rc-nopod 8005:5 +5 +failed +[0-9.]+ms +no Ready pod behind the service within 1\.0s$"
+	[ "$ms" -lt 5000 ] || fail "took $ms ms"
 }
 
 @test "--check static findings: selector matches no pod, no Ready endpoints, targetPort not declared, Ingress backend to a missing service or port" {
@@ -296,13 +330,16 @@ assert r['loadBalancer']['check'] == {'status': 'failed', 'layer': 'load-balance
 	assert_line "error: no route to service/t-rc-np answered"
 	pf=$BATS_TEST_TMPDIR/ports
 	standin "$pf" "http:$np"
-	run kx reach svc/t-rc-np --check=any
+	# (1 s each: port-forward waits that long for a Ready pod, and none comes)
+	run kx reach svc/t-rc-np --check=any --check-timeout=1s
 	assert_success
 	assert_line --regexp "^node-port +http://127\.0\.0\.1:$np +80 +ok +"
-	# "all": the selector (app=t-rc-np) matches nothing, so the service fails as a whole
-	run kx reach svc/t-rc-np --check
+	# "all": the selector (app=t-rc-np) matches nothing, so the service fails as a
+	# whole, and its port-forward route has no pod to go to
+	run kx reach svc/t-rc-np --check --check-timeout=1s
 	assert_failure
-	assert_line --regexp "^error: 1 of 2 routes to service/t-rc-np failed, and the static checks found problems$"
+	assert_line --regexp "^port-forward +kx port-forward -n default svc/t-rc-np 8080:80 +80 +failed +[0-9.]+ms +no Ready pod behind the service within 1\.0s$"
+	assert_line --regexp "^error: 2 of 3 routes to service/t-rc-np failed, and the static checks found problems$"
 	run kx reach svc/t-rc-np --check=some
 	assert_failure
 	assert_line --index 0 'error: invalid argument "some" for "--check" flag: must be one of: all, any'
