@@ -145,12 +145,12 @@ roll_start() { # the Deployment roll and its pods roll-1..3, Ready
 }
 
 roll_replace() { # what a rolling update does: a new Ready pod first, then the old one deleted
-	sleep 2
+	sleep 3
 	for i in 1 2 3; do
 		bal_pod "roll-$i-new" roll
 		kubectl wait --for=condition=Ready "pod/roll-$i-new" --timeout=30s >/dev/null
 		kubectl delete pod "roll-$i" --wait=false >/dev/null
-		sleep 2
+		sleep 6 # spread over the 30 s of load
 	done
 }
 
@@ -159,14 +159,14 @@ load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client
 		grep '^conns '
 }
 
-@test "rolling replacement under load (25 conn/s for 15 s, 3 pods replaced one by one): kx loses none; kubectl's result beside it (expected to fail)" {
-	# 15 s instead of 30 s per tool keeps the test under a minute; the three
-	# replacements take about 10 s of it.
+@test "rolling replacement under load (20 conn/s for 30 s, 3 pods replaced one by one): kx loses none; kubectl's result beside it (expected to fail)" {
+	# 600 connections per tool, each checked byte for byte; the three
+	# replacements are spread over the first 25 s.
 	roll_start
 	start_pf deploy/roll :5
 	roll_replace &
 	ROLL_PID=$!
-	kx_result=$(load_conns "$(local_port 5)" 15 25)
+	kx_result=$(load_conns "$(local_port 5)" 30 20)
 	wait "$ROLL_PID"
 	kubectl delete pod -l app=roll --wait=false >/dev/null
 	kubectl wait --for=delete pod -l app=roll --timeout=30s >/dev/null
@@ -178,12 +178,13 @@ load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client
 	kp=$(sed -nE 's/^Forwarding from 127\.0\.0\.1:([0-9]+) -> 5$/\1/p' "$BATS_TEST_TMPDIR/kc.out")
 	roll_replace &
 	ROLL_PID=$!
-	kc_result=$(load_conns "$kp" 15 25)
+	kc_result=$(load_conns "$kp" 30 20)
 	wait "$ROLL_PID"
 	echo "# kx:      $kx_result" >&3
 	echo "# kubectl: $kc_result (expected to fail: it forwards to one pod and ends with it)" >&3
 	read -r _ n _ failed _ bytes <<<"$kx_result"
-	[ "$n" -ge 300 ] || fail "kx: only $n connections in 15 s: $kx_result"
+	# the client paces itself; a slow machine may open fewer, but not few
+	[ "$n" -ge 480 ] || fail "kx: only $n connections in 30 s: $kx_result"
 	assert_equal "$failed" 0
 	assert_equal "$bytes" $((n * 4096))
 	# kx went to the new pods: all three old ones were drained and left
