@@ -49,6 +49,7 @@ struct fwd_svc {
 	size_t nports;
 	struct fwd_pf *cur;
 	int any_ready;
+	int listed;         /* in the list read after the watch lost its place */
 	struct kx_timer waiting;
 };
 
@@ -63,7 +64,7 @@ struct fwd {
 	uint32_t next_host;      /* the next address to give */
 	size_t live;             /* forwards not yet closed */
 	int stopping;
-	char rv[64];             /* the Services' watch resumes here */
+	char rv[64];             /* the Services' watch resumes here; "": read the list again */
 	struct kx__call *watch;
 	struct kx_timer rewatch;
 	struct kx_io signal_io;
@@ -393,7 +394,7 @@ static int watch_event(void *ud, const char *type, const cJSON *obj)
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
 	if (!strcmp(type, "ERROR")) {
-		f->rv[0] = '\0'; /* e.g. 410 Gone: the next watch starts from the current state */
+		f->rv[0] = '\0'; /* e.g. 410 Gone: read the list again, then watch from there */
 		return 0;
 	}
 	if (rv)
@@ -426,21 +427,65 @@ static void rewatch_fire(void *ud)
 	start_watch(ud);
 }
 
+/* The list read again (the watch lost its place: a deletion in the gap has no
+ * event): forward what is there, stop what is not, watch on from the list. */
+static void relist_done(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
+{
+	struct fwd *f = ud;
+	(void)eb;
+	if (f->stopping)
+		return;
+	cJSON *list = !err && body ? cJSON_ParseWithLength(body->data, body->len) : NULL;
+	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(list, "metadata"), "resourceVersion"));
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
+	if (!rv || !*rv || !cJSON_IsArray(items)) {
+		cJSON_Delete(list);
+		kx__timer_arm(f->loop, &f->rewatch, 1000);
+		return;
+	}
+	for (struct fwd_svc *s = f->svcs; s; s = s->next)
+		s->listed = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, items) {
+		svc_upsert(f, it);
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name"));
+		struct fwd_svc *s = name ? svc_find(f, name) : NULL;
+		if (s)
+			s->listed = 1;
+	}
+	for (struct fwd_svc *s = f->svcs, *next; s; s = next) {
+		next = s->next;
+		if (!s->listed) {
+			char name[sizeof s->name];
+			snprintf(name, sizeof name, "%s", s->name);
+			svc_remove(f, name);
+		}
+	}
+	snprintf(f->rv, sizeof f->rv, "%s", rv);
+	cJSON_Delete(list);
+	start_watch(f);
+}
+
 static void start_watch(struct fwd *f)
 {
 	struct kx_buf path = KX_BUF_INIT(1 << 16);
 	struct kx_errbuf eb = {0};
 	kx__call_free(f->watch);
 	f->watch = NULL;
+	int relist = !f->rv[0];
 	kx_err err = kx_resource_path(f->c, "services", f->ns, NULL, NULL, &path, &eb);
-	if (!err)
+	if (!err && !relist)
 		err = kx_buf_appends(&path, "?watch=1&allowWatchBookmarks=true");
 	if (!err && f->o->label_selector)
 		err = kx_buf_query(&path, "labelSelector", f->o->label_selector);
-	if (!err && f->rv[0])
+	if (!err && !relist)
 		err = kx_buf_query(&path, "resourceVersion", f->rv);
-	struct kx_request rq = {.method = "GET", .path = path.data, .timeout_ms = -1};
-	if (!err)
+	struct kx_request rq = {.method = "GET", .path = path.data, .timeout_ms = relist ? 0 : -1};
+	if (!err && relist)
+		err = kx__client_start(f->c, f->loop, &rq, NULL, NULL, relist_done, f, &f->watch, &eb);
+	else if (!err)
 		err = kx__client_start(f->c, f->loop, &rq, watch_event, f, watch_end, f, &f->watch, &eb);
 	if (err)
 		kx__timer_arm(f->loop, &f->rewatch, 1000);
