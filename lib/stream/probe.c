@@ -149,7 +149,12 @@ static void word_failure(struct probe *p, CURLcode rc, double ms)
 	double connect_s = 0;
 	curl_easy_getinfo(p->h, CURLINFO_OS_ERRNO, &oserr);
 	curl_easy_getinfo(p->h, CURLINFO_CONNECT_TIME, &connect_s);
-	const char *w = where_words(p->kind);
+	/* what failed, as a user finds it: "node port 30080 on 10.1.2.3", "the ingress 1.2.3.4:443" */
+	char who[sizeof p->target + 64];
+	if (p->kind == R_NODE)
+		snprintf(who, sizeof who, "node port %d on %s", p->port, p->target);
+	else
+		snprintf(who, sizeof who, "%s %s", where_words(p->kind), p->target);
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 		set_check(p->entry, "failed", ms, "dns", "DNS: cannot resolve %s", p->conn_host);
@@ -160,20 +165,20 @@ static void word_failure(struct probe *p, CURLcode rc, double ms)
 				  p->port, p->target);
 		else if (oserr == ECONNREFUSED && p->kind == R_INGRESS)
 			set_check(p->entry, "failed", ms, "tcp", "connection refused by %s at %s (is the controller running?)",
-				  w, p->target);
+				  where_words(p->kind), p->target);
 		else if (oserr == ECONNREFUSED)
-			set_check(p->entry, "failed", ms, "tcp", "%s %s refused the connection", w, p->target);
+			set_check(p->entry, "failed", ms, "tcp", "%s refused the connection", who);
 		else
-			set_check(p->entry, "failed", ms, "tcp", "cannot connect to %s %s: %s", w, p->target,
+			set_check(p->entry, "failed", ms, "tcp", "cannot connect to %s: %s", who,
 				  oserr ? strerror((int)oserr) : p->errbuf);
 		return;
 	case CURLE_OPERATION_TIMEDOUT:
 		if (connect_s <= 0)
-			set_check(p->entry, "failed", ms, "tcp", "no answer from %s %s within %.1fs (filtered?)", w, p->target,
+			set_check(p->entry, "failed", ms, "tcp", "no answer from %s within %.1fs (filtered?)", who,
 				  p->pr->timeout_ms / 1000.0);
 		else
 			set_check(p->entry, "failed", ms, p->http ? "http" : "tcp",
-				  "%s %s took the connection but sent no answer within %.1fs", w, p->target,
+				  "%s took the connection but sent no answer within %.1fs", who,
 				  p->pr->timeout_ms / 1000.0);
 		return;
 	case CURLE_PEER_FAILED_VERIFICATION:
@@ -188,13 +193,13 @@ static void word_failure(struct probe *p, CURLcode rc, double ms)
 			set_check(p->entry, "failed", ms, "tls", "TLS: %s", p->errbuf);
 		return;
 	case CURLE_SSL_CONNECT_ERROR:
-		set_check(p->entry, "failed", ms, "tls", "TLS handshake with %s %s failed: %s", w, p->target, p->errbuf);
+		set_check(p->entry, "failed", ms, "tls", "TLS handshake with %s failed: %s", who, p->errbuf);
 		return;
 	case CURLE_GOT_NOTHING:
-		set_check(p->entry, "failed", ms, "http", "%s %s closed the connection without an answer", w, p->target);
+		set_check(p->entry, "failed", ms, "http", "%s closed the connection without an answer", who);
 		return;
 	default:
-		set_check(p->entry, "failed", ms, NULL, "%s %s: %s", w, p->target,
+		set_check(p->entry, "failed", ms, NULL, "%s: %s", who,
 			  p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc));
 	}
 }

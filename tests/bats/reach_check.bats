@@ -351,6 +351,21 @@ assert r['loadBalancer']['check'] == {'status': 'failed', 'layer': 'load-balance
 	assert_line --index 0 "error: invalid --check-timeout never"
 }
 
+@test "--check-timeout: a node port that takes the connection but never answers fails at the timeout, named as such" {
+	only_loopback_nodes
+	np=$(free_node_port)
+	service_on_deploy t-rc-slow NodePort 80 "$np" # port "http": probed with a GET
+	# the stand-in answers only after 20 s: kx must give up at its 1 s
+	standin "$BATS_TEST_TMPDIR/ports" --delay 20000 "http:$np"
+	start=$(date +%s)
+	run kx reach svc/t-rc-slow --check --check-routes=node-port --check-timeout=1s
+	elapsed=$(($(date +%s) - start))
+	assert_failure
+	assert_line --regexp "^node-port +http://127\.0\.0\.1:$np +80 +failed +[0-9.]+m?s +node port $np on 127\.0\.0\.1 took the connection but sent no answer within 1\.0s$"
+	# well before the stand-in's answer (a slow machine adds seconds, not 19)
+	[ "$elapsed" -lt 15 ] || fail "took $elapsed s"
+}
+
 @test "--wait --check returns once the stand-in listener starts; times out with the last result otherwise" {
 	only_loopback_nodes
 	np=$(free_node_port)
