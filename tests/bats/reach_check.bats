@@ -32,8 +32,8 @@ setup() {
 teardown() {
 	local p
 	for p in "${STANDIN_PIDS[@]}" ${WAIT_PID:-}; do kill "$p" 2>/dev/null || true; done
-	kubectl delete --ignore-not-found svc/t-rc-pf svc/t-rc-nopod svc/t-rc-ok svc/t-rc-np svc/t-rc-nosel svc/t-rc-tp svc/t-rc-lb \
-		ingress/t-rc-plain ingress/t-rc-tls ingress/t-rc-bad endpointslice/t-rc-ok-1 endpointslice/t-rc-np-1 \
+	kubectl delete --ignore-not-found svc/t-rc-pf svc/t-rc-nopod svc/t-rc-ok svc/t-rc-np svc/t-rc-nosel svc/t-rc-tp svc/t-rc-lb svc/t-rc-slow \
+		ingress/t-rc-plain ingress/t-rc-tls ingress/t-rc-bad endpointslice/t-rc-ok-1 endpointslice/t-rc-np-1 endpointslice/t-rc-slow-1 \
 		>/dev/null 2>&1 || true
 }
 
