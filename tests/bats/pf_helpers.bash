@@ -12,7 +12,27 @@ pf_setup() {
 
 pf_teardown() {
 	[ -z "${PF_PID:-}" ] || kill -INT "$PF_PID" 2>/dev/null || true
-	[ -z "${PF_PID:-}" ] || wait "$PF_PID" 2>/dev/null || true
+	[ -z "${PF_PID:-}" ] || wait_pf || true
+}
+
+# wait_pf [SECONDS]: wait for kx port-forward ($PF_PID) to exit, at most SECONDS
+# (default 20); returns its exit status, as `wait` does. A kx still running then
+# has hung on its way out: it is killed and wait_pf fails saying so, instead of
+# the suite waiting for ever.
+wait_pf() {
+	local i limit=${1:-20}
+	for i in $(seq $((limit * 10))); do
+		kill -0 "$PF_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$PF_PID" 2>/dev/null; then
+		kill -9 "$PF_PID" 2>/dev/null
+		wait "$PF_PID" 2>/dev/null
+		PF_PID=
+		echo "kx port-forward did not exit within $limit s; its stderr ends: $(tail -3 "$PF_ERR")" >&2
+		return 1
+	fi
+	wait "$PF_PID"
 }
 
 # start_pf ARGS...: runs kx port-forward in the background and waits (up to

@@ -63,7 +63,7 @@ whoami() { # PORT N: N connections one after another (whoami-client.py)
 		# kubectl's stdout lines are unchanged
 		assert_equal "$(grep -c "^Handling connection for $p\$" "$PF_OUT")" 100
 		kill -INT "$PF_PID"
-		wait "$PF_PID"
+		wait_pf
 		PF_PID=
 	done
 }
@@ -77,7 +77,7 @@ whoami() { # PORT N: N connections one after another (whoami-client.py)
 		assert_equal "$(grep -vc '^conns ' <<<"$output")" 1
 		grep -Eq '^bal-[ab] 20$' <<<"$output" || fail "$flag: $output"
 		kill -INT "$PF_PID"
-		wait "$PF_PID"
+		wait_pf
 		PF_PID=
 	done
 }
@@ -120,7 +120,7 @@ whoami() { # PORT N: N connections one after another (whoami-client.py)
 		kubectl patch pod "$pod" --subresource=status --type=strategic \
 			-p '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}' >/dev/null
 		kill -INT "$PF_PID"
-		wait "$PF_PID"
+		wait_pf
 		PF_PID=
 	done
 }
@@ -203,7 +203,7 @@ load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client
 		--peers "$BATS_TEST_TMPDIR/client"
 	assert_line --regexp "^conns 30 failed 0 bytes [0-9]+$"
 	kill -INT "$PF_PID"
-	wait "$PF_PID"
+	wait_pf
 	PF_PID=
 	# every line: an object with the version, a UTC timestamp and a known event
 	run jq -e -s 'length > 0 and all(.[]; .v == 1 and (.ts | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z$"))
@@ -242,7 +242,7 @@ load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client
 	timeout 10 socat -t 5 - "TCP:127.0.0.1:$p" </dev/null || true
 	for _ in $(seq 50); do grep -q '"connection_closed"' "$PF_OUT" && break; sleep 0.1; done
 	kill -INT "$PF_PID"
-	wait "$PF_PID"
+	wait_pf
 	PF_PID=
 	refute grep -v '^{' "$PF_OUT" # nothing but JSON objects on stdout
 	jq -e -s 'any(.[]; .event == "error" and .port > 0 and .remote_port == 99 and (.message | test("failed to dial")))' "$PF_OUT"
