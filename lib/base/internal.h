@@ -69,6 +69,7 @@ struct kx__conn_info {
 	const struct kx_rest_config *rc; /* owned by the client */
 	void *share;                     /* the client's CURLSH (TLS sessions, DNS) */
 	struct kx_creds creds;           /* valid until the next call that takes credentials */
+	long keepalive_ms;               /* TCP keep-alive idle and interval (proxy --keepalive); 0: libcurl's 60 s */
 };
 kx_err kx__client_conn_info(struct kx_client *c, struct kx__conn_info *ci, struct kx_errbuf *eb);
 /* The Authorization header value for ci's creds (auth.c) ("Bearer …" or "Basic …") into

@@ -1119,6 +1119,7 @@ static void start_upstream(struct ap_conn *c)
 	kx_err err = l ? kx__client_conn_info(ap->client, &ap->ci, &eb)
 		       : kx__fail(&eb, KX_ERR_NOMEM, "out of memory");
 	if (!err) {
+		ap->ci.keepalive_ms = ap->o.keepalive_ms;
 		l->c = c;
 		l->ap = ap;
 		err = kx__tlsconn_open(ap->loop, &ap->ci, &up_callbacks, l, &l->t, &eb);
@@ -1130,8 +1131,6 @@ static void start_upstream(struct ap_conn *c)
 	}
 	c->link = l;
 	c->up = l->t;
-	if (ap->o.keepalive_ms > 0)
-		kx__tlsconn_keepalive(c->up, ap->o.keepalive_ms);
 }
 
 static void conn_flush_upstream(struct ap_conn *c)

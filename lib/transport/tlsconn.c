@@ -9,13 +9,10 @@
 #include "curlm.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <openssl/ssl.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 enum state { T_CONNECTING, T_OPEN, T_CLOSED };
 
@@ -35,7 +32,6 @@ struct kx_tlsconn {
 	curl_socket_t fd;
 	enum state state;
 	char host[300];
-	long keepalive_ms;
 	int want_write;
 	int paused;               /* the owner stopped reading (backpressure) */
 	int busy;                 /* inside our own callbacks: a free waits */
@@ -66,15 +62,6 @@ static void closed(struct kx_tlsconn *t, kx_err err)
 		t->cb.on_closed(t->ud, err, &t->eb);
 }
 
-static void apply_keepalive(struct kx_tlsconn *t)
-{
-	if (t->keepalive_ms <= 0 || t->fd == CURL_SOCKET_BAD)
-		return;
-	int secs = t->keepalive_ms < 1000 ? 1 : (int)(t->keepalive_ms / 1000);
-	setsockopt(t->fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof secs);
-	setsockopt(t->fd, IPPROTO_TCP, TCP_KEEPINTVL, &secs, sizeof secs);
-}
-
 /* ---- connecting: libcurl in the loop (curlm.c) ---- */
 
 static void connect_done(void *ud, CURLcode rc)
@@ -93,7 +80,6 @@ static void connect_done(void *ud, CURLcode rc)
 	}
 	t->fd = fd;
 	t->state = T_OPEN;
-	apply_keepalive(t);
 	if (t->paused)
 		kx__io_read(&t->io, 0);
 	if (t->want_write)
@@ -139,6 +125,11 @@ static kx_err setup(struct kx_tlsconn *t, const struct kx__conn_info *ci, struct
 	curl_easy_setopt(t->h, CURLOPT_URL, url);
 	curl_easy_setopt(t->h, CURLOPT_PROTOCOLS_STR, "https,http");
 	kx__curl_apply(t->h, ci->rc, &cr, t->connect_to, ci->share, t->errbuf);
+	if (ci->keepalive_ms > 0) { /* set before the socket exists: no window with the default */
+		long secs = ci->keepalive_ms < 1000 ? 1 : ci->keepalive_ms / 1000;
+		curl_easy_setopt(t->h, CURLOPT_TCP_KEEPIDLE, secs);
+		curl_easy_setopt(t->h, CURLOPT_TCP_KEEPINTVL, secs);
+	}
 	kx__curl_stream(t->h, &t->ssl);
 	return kx__curlm_start(t->loop, t->h, connect_done, t, &t->cm, eb);
 }
@@ -278,12 +269,6 @@ void kx__tlsconn_pause_read(struct kx_tlsconn *t, int paused)
 		kx__io_read(&t->io, !paused);
 	if (!paused && t->state == T_OPEN)
 		kx__loop_defer(t->loop, &t->more); /* bytes TLS already holds */
-}
-
-void kx__tlsconn_keepalive(struct kx_tlsconn *t, long ms)
-{
-	t->keepalive_ms = ms;
-	apply_keepalive(t);
 }
 
 void kx__tlsconn_free(struct kx_tlsconn *t)

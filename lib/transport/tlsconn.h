@@ -32,7 +32,5 @@ void kx__tlsconn_want_write(struct kx_tlsconn *t);
 /* Stop or resume reading (backpressure). */
 void kx__tlsconn_pause_read(struct kx_tlsconn *t, int paused);
 void kx__tlsconn_free(struct kx_tlsconn *t);
-/* TCP keep-alive probes after ms idle (kubectl proxy's --keepalive). */
-void kx__tlsconn_keepalive(struct kx_tlsconn *t, long ms);
 
 #endif
