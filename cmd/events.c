@@ -124,6 +124,7 @@ cJSON *kx_events_pf(enum kx_pf_event ev, const char *addr, int local, int remote
 		[KX_PF_CONN_ERROR] = "error",              [KX_PF_POD_LOST] = "pod_lost",
 		[KX_PF_POD_RESUMED] = "session_reconnected", [KX_PF_ENDPOINT_READY] = "endpoint_ready",
 		[KX_PF_ENDPOINT_GONE] = "endpoint_not_ready", [KX_PF_SESSION_LOST] = "session_lost",
+		[KX_PF_CONN_REPLAYED] = "connection_replayed",
 	};
 	if (!kx_events_on() || (size_t)ev >= sizeof names / sizeof names[0] || !names[ev])
 		return NULL;
@@ -132,12 +133,13 @@ cJSON *kx_events_pf(enum kx_pf_event ev, const char *addr, int local, int remote
 		return NULL;
 	if (addr)
 		cJSON_AddStringToObject(j, "address", addr);
-	if (ev == KX_PF_LISTENING || ev == KX_PF_CONN_ERROR) {
+	int conn_msg = ev == KX_PF_CONN_ERROR || ev == KX_PF_CONN_REPLAYED;
+	if (ev == KX_PF_LISTENING || conn_msg) {
 		cJSON_AddNumberToObject(j, "port", local);
 		cJSON_AddNumberToObject(j, "remote_port", remote);
 	}
 	if (msg)
-		cJSON_AddStringToObject(j, ev == KX_PF_CONN_ERROR ? "message" : ev == KX_PF_POD_LOST ? "reason" : "pod", msg);
+		cJSON_AddStringToObject(j, conn_msg ? "message" : ev == KX_PF_POD_LOST ? "reason" : "pod", msg);
 	return j;
 }
 
@@ -156,6 +158,8 @@ cJSON *kx_events_pf_conn(const struct kx_pf_conn_event *e)
 		cJSON_AddNullToObject(j, "pod");
 	if (e->message)
 		cJSON_AddStringToObject(j, "message", e->message);
+	if (e->closed && e->replays)
+		cJSON_AddNumberToObject(j, "replays", e->replays);
 	return j;
 }
 

@@ -267,6 +267,9 @@ static void on_event(void *ud, const char *service, enum kx_pf_event ev, const c
 	if (ev == KX_PF_CONN_ERROR)
 		kx_error("Service %s: an error occurred forwarding %d -> %d: %s", service, local, remote,
 			 msg ? msg : "");
+	else if (ev == KX_PF_CONN_REPLAYED)
+		fprintf(stderr, "Service %s: connection for %d: %s; sent to another Ready pod\n", service, local,
+			msg ? msg : "");
 	else if (ev == KX_PF_ENDPOINT_READY && kx_g.verbosity >= 2)
 		fprintf(stderr, "Service %s: pod %s is Ready\n", service, msg ? msg : "");
 }

@@ -102,6 +102,9 @@ static void on_event(void *ud, enum kx_pf_event ev, const char *addr, int local,
 	case KX_PF_SESSION_LOST:
 		fprintf(stderr, "Lost the connection to pod %s; its open connections ended\n", msg ? msg : "");
 		break;
+	case KX_PF_CONN_REPLAYED:
+		fprintf(stderr, "Connection for %d: %s; sent to another Ready pod\n", local, msg ? msg : "");
+		break;
 	case KX_PF_CONN_ERROR:
 		fflush(msgs);
 		kx_error("an error occurred forwarding %d -> %d: %s", local, remote, msg ? msg : "");
@@ -235,7 +238,12 @@ static int pf_run(const struct kx_invocation *inv)
 		int udp_only = 0, target;
 		if (is_svc) {
 			int svc_port = 0;
-			target = kx_service_target_port(svc, pod, ports[i].remote, names[i][0] ? names[i] : NULL, &svc_port, &udp_only);
+			const char *tname = NULL;
+			target = kx_service_target_port(svc, pod, ports[i].remote, names[i][0] ? names[i] : NULL,
+							&svc_port, &udp_only, &tname);
+			/* Balanced: each pod's own number for a named targetPort. */
+			if (balance)
+				ports[i].remote_name = tname;
 			if (!target) {
 				kx_error("Service %s does not have a service port %s", name, inv->argv[i + 1] + (strchr(inv->argv[i + 1], ':') ? strchr(inv->argv[i + 1], ':') - inv->argv[i + 1] + 1 : 0));
 				goto done;

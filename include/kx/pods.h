@@ -40,9 +40,11 @@ KX_API int kx_pod_container_port(const cJSON *pod, const char *name, int number,
  * targetPort; a named targetPort looked up in pod's containers; the port itself
  * for a headless Service or one without targetPort. Returns that pod port, 0 when
  * the Service has no such port, -1 when a named targetPort is not in the pod.
- * Sets *svc_port (the Service's port number) and *udp_only (its protocol is UDP). */
+ * Sets *svc_port (the Service's port number) and *udp_only (its protocol is UDP);
+ * *target_name (when not NULL) to a named targetPort (owned by svc), else NULL:
+ * each pod may number that name differently. */
 KX_API int kx_service_target_port(const cJSON *svc, const cJSON *pod, int number, const char *name,
-				  int *svc_port, int *udp_only);
+				  int *svc_port, int *udp_only, const char **target_name);
 
 /* True when the pod is Running and its Ready condition is True. */
 KX_API int kx_pod_is_ready(const cJSON *pod);

@@ -32,6 +32,9 @@ enum kx_pf_event {
 	KX_PF_ENDPOINT_READY, /* a pod of the target is Ready: it takes new connections */
 	KX_PF_ENDPOINT_GONE,  /* a pod is no longer Ready (or deleted): no new connections, open ones finish */
 	KX_PF_SESSION_LOST,   /* the session to this pod broke: its connections ended */
+	KX_PF_CONN_REPLAYED,  /* the kubelet could not forward a connection before the pod's
+			       * first byte (message: "pod NAME: its text"): offered to
+			       * another Ready pod, with what the client had sent */
 };
 
 /* addr is numeric ("127.0.0.1", "::1"); message is NULL except for errors. */
@@ -55,6 +58,7 @@ struct kx_pf_conn_event {
 				      * went away or reset), "pod-lost" (its session broke),
 				      * "shutdown" (the forward ended) */
 	const char *message;         /* "error": the kubelet's text; else NULL */
+	int replays;                 /* closed: times it moved to another pod (KX_PF_CONN_REPLAYED) */
 };
 typedef void (*kx_pf_conn_fn)(void *ud, const struct kx_pf_conn_event *e);
 

@@ -28,8 +28,10 @@ int kx_pod_container_port(const cJSON *pod, const char *name, int number, int *u
 }
 
 int kx_service_target_port(const cJSON *svc, const cJSON *pod, int number, const char *name,
-			   int *svc_port, int *udp_only)
+			   int *svc_port, int *udp_only, const char **target_name)
 {
+	if (target_name)
+		*target_name = NULL;
 	const cJSON *spec = kx_json_get(svc, "spec"), *p;
 	const char *cip = kx_json_str(spec, "clusterIP");
 	cJSON_ArrayForEach(p, kx_json_get(spec, "ports")) {
@@ -45,6 +47,8 @@ int kx_service_target_port(const cJSON *svc, const cJSON *pod, int number, const
 		if (cJSON_IsNumber(tp))
 			return tp->valueint;
 		if (cJSON_IsString(tp)) {
+			if (target_name)
+				*target_name = tp->valuestring;
 			int udp = 0, r = kx_pod_container_port(pod, tp->valuestring, 0, &udp);
 			return r ? r : -1;
 		}

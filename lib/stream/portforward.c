@@ -34,6 +34,8 @@
 #define PF_PING_MS 5000
 #define PF_MAX_LISTENERS 64
 #define PF_RECONNECT_TRIES 20
+#define PF_REPLAY_MAX (32 * 1024)      /* client bytes kept until the pod's first byte */
+#define PF_REPLAY_TRIES 3              /* pods a connection is offered to, at most */
 
 struct kx__pf;
 
@@ -99,6 +101,11 @@ struct pf_conn {
 	const char *end;           /* why it ended, first cause (NULL: see conn_end_reason) */
 	unsigned long long bytes_in, bytes_out;
 	long long t_open;
+	/* balanced: what the client sent before the pod's first byte, replayed on
+	 * another Ready pod when the kubelet could not forward it (conn_replay) */
+	struct kx_buf sent;
+	int replay_off;            /* a byte came back, or more than PF_REPLAY_MAX went out */
+	int replays;
 };
 
 struct kx__pf {
@@ -255,7 +262,7 @@ static void conn_ended(struct pf_conn *c)
 				     .pod = c->pod[0] ? c->pod : NULL,
 				     .bytes_from_client = c->bytes_in, .bytes_to_client = c->bytes_out,
 				     .duration_ms = mono_ms() - c->t_open, .end = end,
-				     .message = msg[0] ? msg : NULL};
+				     .message = msg[0] ? msg : NULL, .replays = c->replays};
 	p->opts->on_conn(p->opts->ud, &e);
 }
 
@@ -321,6 +328,7 @@ static void conn_free(struct pf_conn *c)
 	kx__task_cancel(p->loop, &c->drain);
 	kx_buf_free(&c->to_local);
 	kx_buf_free(&c->err_text);
+	kx_buf_free(&c->sent);
 	free(c);
 }
 
@@ -345,6 +353,15 @@ static void session_flow(struct pf_sess *s)
 		kx__upconn_pause_read(s->conn, pause);
 		s->session_paused = pause;
 	}
+}
+
+/* A pod's FIN before any byte from it may be the kubelet ending a stream it
+ * could not forward: the client is not told (it would see an empty answer)
+ * until the error stream has ended without text, so that the connection can
+ * still be replayed. */
+static int conn_holds_fin(const struct pf_conn *c)
+{
+	return !c->pf->pin && !c->replay_off && !c->err_done;
 }
 
 /* Write what we hold for the local socket; shut its write side after the pod's FIN. */
@@ -372,12 +389,22 @@ static int conn_drain(struct pf_conn *c)
 		kx_buf_consume(&c->to_local, (size_t)n);
 	}
 	session_flow(c->s);
-	if (c->remote_fin && !c->write_shut) {
+	if (c->remote_fin && !c->write_shut && !conn_holds_fin(c)) {
 		shutdown(kx__io_fd(&c->io), SHUT_WR);
 		c->write_shut = 1;
 	}
 	conn_maybe_done(c);
 	return 0;
+}
+
+/* Until the pod's first byte a balanced connection keeps what it sent, to
+ * offer it to another pod (conn_replay); past PF_REPLAY_MAX it cannot move. */
+static void keep_sent(struct pf_conn *c, const void *data, size_t len)
+{
+	if (c->pf->pin || c->sent.len + len > PF_REPLAY_MAX || kx_buf_append(&c->sent, data, len)) {
+		c->replay_off = 1;
+		kx_buf_free(&c->sent);
+	}
 }
 
 static void conn_read(struct pf_conn *c)
@@ -410,6 +437,8 @@ static void conn_read(struct pf_conn *c)
 	c->bytes_in += (size_t)n;
 	if (kx__spdy_write(s->spdy, c->data_id, buf, (size_t)n, NULL))
 		conn_close(c);
+	else if (!c->replay_off)
+		keep_sent(c, buf, (size_t)n);
 	flush(s);
 }
 
@@ -582,6 +611,7 @@ static void conn_assign(struct pf_conn *c)
 		c->remote = s->remotes[c->port];
 	event(p, KX_PF_CONN_POD, NULL, c->local, c->remote, s->pod);
 	conn_opened(c, s);
+	snprintf(c->pod, sizeof c->pod, "%s", s->pod); /* a replay's new pod */
 	if (c->remote <= 0) {
 		char msg[400];
 		snprintf(msg, sizeof msg, "pod %s has no port named %s", s->pod,
@@ -681,10 +711,19 @@ static void on_reply(void *ud, uint32_t stream, const struct kx__spdy_headers *h
 	struct pf_sess *s = ud;
 	(void)h;
 	struct pf_conn *c = conn_by_stream(s, stream);
-	if (c && stream == c->data_id) {
-		c->data_ready = 1;
-		set_paused(c, 0);
+	if (!c || stream != c->data_id)
+		return;
+	c->data_ready = 1;
+	if (c->replays && (c->sent.len || c->local_eof)) {
+		/* A replay: what the client sent (and its FIN) goes to this pod. */
+		if ((c->sent.len && kx__spdy_write(s->spdy, c->data_id, c->sent.data, c->sent.len, NULL)) ||
+		    (c->local_eof && kx__spdy_close_stream(s->spdy, c->data_id, NULL))) {
+			conn_close(c);
+			return;
+		}
+		flush(s);
 	}
+	set_paused(c, 0);
 }
 
 static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
@@ -696,6 +735,10 @@ static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
 	if (stream == c->err_id) {
 		kx_buf_append(&c->err_text, data, len);
 		return;
+	}
+	if (!c->replay_off) { /* the pod answered: the connection stays with it */
+		c->replay_off = 1;
+		kx_buf_free(&c->sent);
 	}
 	if (kx_buf_append(&c->to_local, data, len)) {
 		conn_close(c);
@@ -710,6 +753,47 @@ static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
 	session_flow(s);
 }
 
+/* The kubelet could not forward a balanced connection (its error stream says
+ * why: the pod was deleted that instant, its port refused) before the pod sent
+ * a byte: offer the connection, with what the client sent, to another Ready
+ * pod (a rollout loses no connection). This pod is skipped for a second.
+ * Returns 1 when the connection moved. */
+static int conn_replay(struct pf_conn *c)
+{
+	struct kx__pf *p = c->pf;
+	struct pf_sess *s = c->s;
+	if (p->pin || p->done || !s || c->closing || c->orphan || !c->io.h || c->replay_off ||
+	    c->replays + 1 >= PF_REPLAY_TRIES)
+		return 0;
+	long long backoff = s->backoff_until;
+	s->backoff_until = mono_ms() + 1000;
+	if (!pick_endpoint(p)) { /* no other pod to offer it to: the error stands */
+		s->backoff_until = backoff;
+		return 0;
+	}
+	char msg[1024];
+	size_t n = KX_MIN(c->err_text.len, sizeof msg - 300);
+	while (n && (c->err_text.data[n - 1] == '\n' || c->err_text.data[n - 1] == '\r'))
+		n--;
+	snprintf(msg, sizeof msg, "pod %s: %.*s", s->pod, (int)n, c->err_text.data);
+	event(p, KX_PF_CONN_REPLAYED, NULL, c->local, c->remote, msg);
+	uint32_t old_data = c->data_id;
+	set_paused(c, 1);
+	conn_unassign(c);
+	/* Off s first: the reset's own callback must not find the connection. */
+	if (s->spdy && kx__spdy_stream_alive(s->spdy, old_data)) {
+		kx__spdy_reset(s->spdy, old_data, KX_SPDY_CANCEL, NULL);
+		flush(s);
+	}
+	c->replays++;
+	c->err_id = c->data_id = 0;
+	c->data_ready = c->err_done = c->remote_fin = c->data_reset = 0;
+	c->pending = 1;
+	kx_buf_clear(&c->err_text);
+	conn_assign(c);
+	return 1;
+}
+
 static void stream_ended(struct pf_sess *s, uint32_t stream, int by_reset)
 {
 	struct kx__pf *p = s->pf;
@@ -718,6 +802,8 @@ static void stream_ended(struct pf_sess *s, uint32_t stream, int by_reset)
 		return;
 	if (stream == c->err_id) {
 		c->err_done = 1;
+		if (c->err_text.len && conn_replay(c))
+			return;
 		if (c->err_text.len) {
 			/* The kubelet could not reach the pod's port: this connection only. */
 			char msg[1024];
@@ -731,7 +817,7 @@ static void stream_ended(struct pf_sess *s, uint32_t stream, int by_reset)
 		} else if (c->data_reset || c->orphan) {
 			conn_close(c);
 		} else {
-			conn_maybe_done(c);
+			conn_drain(c); /* a FIN held back for it goes out (conn_holds_fin) */
 		}
 		if (c->orphan)
 			conn_free(c); /* no socket whose close would free it */

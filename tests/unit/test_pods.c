@@ -141,26 +141,29 @@ static void service_ports_to_pod_ports(void **state)
 				 "{\"name\":\"gone\",\"port\":81,\"targetPort\":\"missing\"},"
 				 "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":53}]}}");
 	int sp = 0, udp = -1;
-	/* by name: a named targetPort looked up in the pod */
-	assert_int_equal(kx_service_target_port(svc, pod, 0, "http", &sp, &udp), 80);
+	const char *tn = "unset";
+	/* by name: a named targetPort looked up in the pod, and its name */
+	assert_int_equal(kx_service_target_port(svc, pod, 0, "http", &sp, &udp, &tn), 80);
 	assert_int_equal(sp, 8080);
 	assert_int_equal(udp, 0);
-	/* by number: a numeric targetPort as it is */
-	assert_int_equal(kx_service_target_port(svc, pod, 7000, NULL, &sp, &udp), 7);
+	assert_string_equal(tn, "http");
+	/* by number: a numeric targetPort as it is (no name) */
+	assert_int_equal(kx_service_target_port(svc, pod, 7000, NULL, &sp, &udp, &tn), 7);
+	assert_null(tn);
 	assert_int_equal(sp, 7000);
 	/* no targetPort: the port itself */
-	assert_int_equal(kx_service_target_port(svc, pod, 9090, NULL, &sp, &udp), 9090);
+	assert_int_equal(kx_service_target_port(svc, pod, 9090, NULL, &sp, &udp, NULL), 9090);
 	/* a named targetPort the pod lacks; a port the service lacks */
-	assert_int_equal(kx_service_target_port(svc, pod, 0, "gone", &sp, &udp), -1);
-	assert_int_equal(kx_service_target_port(svc, pod, 1234, NULL, &sp, &udp), 0);
-	assert_int_equal(kx_service_target_port(svc, pod, 0, "nope", &sp, &udp), 0);
+	assert_int_equal(kx_service_target_port(svc, pod, 0, "gone", &sp, &udp, NULL), -1);
+	assert_int_equal(kx_service_target_port(svc, pod, 1234, NULL, &sp, &udp, NULL), 0);
+	assert_int_equal(kx_service_target_port(svc, pod, 0, "nope", &sp, &udp, NULL), 0);
 	/* the protocol is the service port's */
-	assert_int_equal(kx_service_target_port(svc, pod, 53, NULL, &sp, &udp), 53);
+	assert_int_equal(kx_service_target_port(svc, pod, 53, NULL, &sp, &udp, NULL), 53);
 	assert_int_equal(udp, 1);
 	cJSON_Delete(svc);
 	/* headless: the port as it is, targetPort ignored */
 	svc = cJSON_Parse("{\"spec\":{\"clusterIP\":\"None\",\"ports\":[{\"port\":8080,\"targetPort\":\"http\"}]}}");
-	assert_int_equal(kx_service_target_port(svc, pod, 8080, NULL, &sp, &udp), 8080);
+	assert_int_equal(kx_service_target_port(svc, pod, 8080, NULL, &sp, &udp, NULL), 8080);
 	cJSON_Delete(svc);
 	cJSON_Delete(pod);
 }
