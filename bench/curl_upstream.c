@@ -4,10 +4,10 @@
  * multi interface, HTTP/2 multiplexed over one connection (H2=1) or HTTP/1.1
  * over one connection each (H2=0); prints requests/s, p50/p90/p99 and this
  * process's CPU per 10,000 requests (compare with the proxy's in bench/proxy).
- * Not built by CMake; a measuring tool:
- *   cc -O2 -o /tmp/curl_upstream bench/curl_upstream.c -lcurl
+ * A measuring tool, built beside kx (build/curl_upstream; use the plain
+ * build, `make build`), run by hand:
  *   . $KX_CLUSTER_STATE/env; URL=$KX_TEST_APISERVER/api/v1/namespaces/default/pods/web-0 \
- *     CA=$KX_TEST_CA TOKEN=$KX_TEST_TOKEN /tmp/curl_upstream H2 50 8 */
+ *     CA=$KX_TEST_CA TOKEN=$KX_TEST_TOKEN build/curl_upstream H2 50 8 */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
