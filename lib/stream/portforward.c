@@ -241,6 +241,16 @@ static void conn_opened(struct pf_conn *c, struct pf_sess *s)
 	p->opts->on_conn(p->opts->ud, &e);
 }
 
+/* The kubelet's error text for c, without its line end, into msg. */
+static const char *err_line(const struct pf_conn *c, char *msg, size_t size)
+{
+	size_t n = KX_MIN(c->err_text.len, size - 1);
+	while (n && (c->err_text.data[n - 1] == '\n' || c->err_text.data[n - 1] == '\r'))
+		n--;
+	snprintf(msg, size, "%.*s", (int)n, n ? c->err_text.data : "");
+	return msg;
+}
+
 static void conn_ended(struct pf_conn *c)
 {
 	struct kx__pf *p = c->pf;
@@ -251,12 +261,8 @@ static void conn_ended(struct pf_conn *c)
 	const char *end = c->end;
 	if (!end)
 		end = p->done ? "shutdown" : c->local_eof && c->remote_fin ? "done" : "reset";
-	if (!strcmp(end, "error")) {
-		size_t n = KX_MIN(c->err_text.len, sizeof msg - 1);
-		while (n && (c->err_text.data[n - 1] == '\n' || c->err_text.data[n - 1] == '\r'))
-			n--;
-		snprintf(msg, sizeof msg, "%.*s", (int)n, c->err_text.data ? c->err_text.data : "");
-	}
+	if (!strcmp(end, "error"))
+		err_line(c, msg, sizeof msg);
 	struct kx_pf_conn_event e = {.id = c->id, .closed = 1, .peer = c->peer, .address = c->address,
 				     .local = c->local, .remote = c->remote,
 				     .pod = c->pod[0] ? c->pod : NULL,
@@ -758,7 +764,7 @@ static void on_data(void *ud, uint32_t stream, const void *data, size_t len)
  * a byte: offer the connection, with what the client sent, to another Ready
  * pod (a rollout loses no connection). This pod is skipped for a second.
  * Returns 1 when the connection moved. */
-static int conn_replay(struct pf_conn *c)
+static int conn_replay(struct pf_conn *c, const char *why)
 {
 	struct kx__pf *p = c->pf;
 	struct pf_sess *s = c->s;
@@ -771,11 +777,8 @@ static int conn_replay(struct pf_conn *c)
 		s->backoff_until = backoff;
 		return 0;
 	}
-	char msg[1024];
-	size_t n = KX_MIN(c->err_text.len, sizeof msg - 300);
-	while (n && (c->err_text.data[n - 1] == '\n' || c->err_text.data[n - 1] == '\r'))
-		n--;
-	snprintf(msg, sizeof msg, "pod %s: %.*s", s->pod, (int)n, c->err_text.data);
+	char msg[1300];
+	snprintf(msg, sizeof msg, "pod %s: %s", s->pod, why);
 	event(p, KX_PF_CONN_REPLAYED, NULL, c->local, c->remote, msg);
 	uint32_t old_data = c->data_id;
 	set_paused(c, 1);
@@ -802,16 +805,13 @@ static void stream_ended(struct pf_sess *s, uint32_t stream, int by_reset)
 		return;
 	if (stream == c->err_id) {
 		c->err_done = 1;
-		if (c->err_text.len && conn_replay(c))
+		char why[1024];
+		if (c->err_text.len && conn_replay(c, err_line(c, why, sizeof why)))
 			return;
 		if (c->err_text.len) {
 			/* The kubelet could not reach the pod's port: this connection only. */
 			char msg[1024];
-			size_t n = KX_MIN(c->err_text.len, sizeof msg - 1);
-			while (n && (c->err_text.data[n - 1] == '\n' || c->err_text.data[n - 1] == '\r'))
-				n--;
-			snprintf(msg, sizeof msg, "%.*s", (int)n, c->err_text.data);
-			event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, msg);
+			event(p, KX_PF_CONN_ERROR, NULL, c->local, c->remote, err_line(c, msg, sizeof msg));
 			c->end = "error";
 			conn_close(c);
 		} else if (c->data_reset || c->orphan) {
