@@ -6,6 +6,7 @@
 #include <kx/pods.h>
 #include <kx/portforward.h>
 
+#include "informer.h"
 #include "internal.h"
 #include "loop.h"
 #include "pf_internal.h"
@@ -49,7 +50,6 @@ struct fwd_svc {
 	size_t nports;
 	struct fwd_pf *cur;
 	int any_ready;
-	int listed;         /* in the list read after the watch lost its place */
 	struct kx_timer waiting;
 };
 
@@ -64,9 +64,8 @@ struct fwd {
 	uint32_t next_host;      /* the next address to give */
 	size_t live;             /* forwards not yet closed */
 	int stopping;
-	char rv[64];             /* the Services' watch resumes here; "": read the list again */
-	struct kx__call *watch;
-	struct kx_timer rewatch;
+	char rv[64];             /* the Services' informer watches from here */
+	struct kx__informer *svcs_informer; /* the Services: changes and relists */
 	struct kx_io signal_io;
 };
 
@@ -384,113 +383,41 @@ static void svc_remove(struct fwd *f, const char *name)
 	}
 }
 
-/* ---- the Services' watch ---- */
+/* ---- the Services' informer ---- */
 
-static void start_watch(struct fwd *f);
-
-static int watch_event(void *ud, const char *type, const cJSON *obj)
+static void svcs_event(void *ud, const char *type, const cJSON *obj)
 {
 	struct fwd *f = ud;
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
-	if (!strcmp(type, "ERROR")) {
-		f->rv[0] = '\0'; /* e.g. 410 Gone: read the list again, then watch from there */
-		return 0;
-	}
-	if (rv)
-		snprintf(f->rv, sizeof f->rv, "%s", rv);
-	if (f->stopping || !strcmp(type, "BOOKMARK"))
-		return 0;
-	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
-	if (!strcmp(type, "DELETED")) {
-		if (name)
-			svc_remove(f, name);
-	} else {
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name"));
+	if (f->stopping)
+		return;
+	if (strcmp(type, "DELETED"))
 		svc_upsert(f, obj);
-	}
-	return 0;
-}
-
-static void watch_end(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
-{
-	struct fwd *f = ud;
-	(void)err;
-	(void)body;
-	(void)eb;
-	/* Watches end (server timeouts, restarts): a new one starts from the timer. */
-	if (!f->stopping)
-		kx__timer_arm(f->loop, &f->rewatch, 1000);
-}
-
-static void rewatch_fire(void *ud)
-{
-	start_watch(ud);
+	else if (name)
+		svc_remove(f, name);
 }
 
 /* The list read again (the watch lost its place: a deletion in the gap has no
- * event): forward what is there, stop what is not, watch on from the list. */
-static void relist_done(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
+ * event): forward what is there, stop what is not. */
+static void svcs_sync(void *ud, const cJSON *items)
 {
 	struct fwd *f = ud;
-	(void)eb;
 	if (f->stopping)
 		return;
-	cJSON *list = !err && body ? cJSON_ParseWithLength(body->data, body->len) : NULL;
-	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(list, "metadata"), "resourceVersion"));
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
-	if (!rv || !*rv || !cJSON_IsArray(items)) {
-		cJSON_Delete(list);
-		kx__timer_arm(f->loop, &f->rewatch, 1000);
-		return;
-	}
-	for (struct fwd_svc *s = f->svcs; s; s = s->next)
-		s->listed = 0;
 	const cJSON *it;
-	cJSON_ArrayForEach(it, items) {
-		svc_upsert(f, it);
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name"));
-		struct fwd_svc *s = name ? svc_find(f, name) : NULL;
-		if (s)
-			s->listed = 1;
-	}
+	cJSON_ArrayForEach(it, items) svc_upsert(f, it);
 	for (struct fwd_svc *s = f->svcs, *next; s; s = next) {
 		next = s->next;
-		if (!s->listed) {
+		if (!kx__informer_find(items, s->name, NULL)) {
 			char name[sizeof s->name];
 			snprintf(name, sizeof name, "%s", s->name);
 			svc_remove(f, name);
 		}
 	}
-	snprintf(f->rv, sizeof f->rv, "%s", rv);
-	cJSON_Delete(list);
-	start_watch(f);
 }
 
-static void start_watch(struct fwd *f)
-{
-	struct kx_buf path = KX_BUF_INIT(1 << 16);
-	struct kx_errbuf eb = {0};
-	kx__call_free(f->watch);
-	f->watch = NULL;
-	int relist = !f->rv[0];
-	kx_err err = kx_resource_path(f->c, "services", f->ns, NULL, NULL, &path, &eb);
-	if (!err && !relist)
-		err = kx_buf_appends(&path, "?watch=1&allowWatchBookmarks=true");
-	if (!err && f->o->label_selector)
-		err = kx_buf_query(&path, "labelSelector", f->o->label_selector);
-	if (!err && !relist)
-		err = kx_buf_query(&path, "resourceVersion", f->rv);
-	struct kx_request rq = {.method = "GET", .path = path.data, .timeout_ms = relist ? 0 : -1};
-	if (!err && relist)
-		err = kx__client_start(f->c, f->loop, &rq, NULL, NULL, relist_done, f, &f->watch, &eb);
-	else if (!err)
-		err = kx__client_start(f->c, f->loop, &rq, watch_event, f, watch_end, f, &f->watch, &eb);
-	if (err)
-		kx__timer_arm(f->loop, &f->rewatch, 1000);
-	kx_buf_free(&path);
-}
+static const struct kx__informer_callbacks svcs_callbacks = {.on_sync = svcs_sync, .on_event = svcs_event};
 
 /* ---- the whole ---- */
 
@@ -499,9 +426,8 @@ static void stop_all(struct fwd *f)
 	if (f->stopping)
 		return;
 	f->stopping = 1;
-	kx__timer_cancel(&f->rewatch);
-	kx__call_free(f->watch);
-	f->watch = NULL;
+	kx__informer_free(f->svcs_informer);
+	f->svcs_informer = NULL;
 	for (struct fwd_svc *s = f->svcs; s; s = s->next)
 		svc_stop(s);
 	if (!f->live)
@@ -518,6 +444,20 @@ static void signal_cb(struct kx_io *io, enum kx_io_event ev)
 		stop_all(f);
 }
 
+/* The Services' path: the collection (name NULL) or one, with a query. */
+static kx_err services_path(struct fwd *f, const char *name, const char *selector, int limit,
+			    struct kx_buf *path, struct kx_errbuf *eb)
+{
+	char n[16];
+	snprintf(n, sizeof n, "%d", limit);
+	kx_err err = kx_resource_path(f->c, "services", f->ns, name, NULL, path, eb);
+	if (!err && selector)
+		err = kx_buf_query(path, "labelSelector", selector);
+	if (!err && limit)
+		err = kx_buf_query(path, "limit", n);
+	return err;
+}
+
 /* The namespace's Services (limit: at most that many; 0 all) and the
  * resourceVersion the watch starts from. */
 static kx_err list_services(struct fwd *f, const char *selector, int limit, cJSON **items,
@@ -525,13 +465,7 @@ static kx_err list_services(struct fwd *f, const char *selector, int limit, cJSO
 {
 	struct kx_buf path = KX_BUF_INIT(1 << 16);
 	cJSON *list = NULL;
-	char n[16];
-	snprintf(n, sizeof n, "%d", limit);
-	kx_err err = kx_resource_path(f->c, "services", f->ns, NULL, NULL, &path, eb);
-	if (!err && selector)
-		err = kx_buf_query(&path, "labelSelector", selector);
-	if (!err && limit)
-		err = kx_buf_query(&path, "limit", n);
+	kx_err err = services_path(f, NULL, selector, limit, &path, eb);
 	if (!err)
 		err = kx_client_get(f->c, path.data, &list, eb);
 	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
@@ -558,7 +492,7 @@ static kx_err initial_services(struct fwd *f, cJSON **out, struct kx_errbuf *eb)
 	for (size_t i = 0; !err && items && i < f->o->nservices; i++) {
 		cJSON *svc = NULL;
 		kx_buf_free(&path);
-		err = kx_resource_path(f->c, "services", f->ns, f->o->services[i], NULL, &path, eb);
+		err = services_path(f, f->o->services[i], NULL, 0, &path, eb);
 		if (!err)
 			err = kx_client_get(f->c, path.data, &svc, eb);
 		if (svc)
@@ -569,10 +503,23 @@ static kx_err initial_services(struct fwd *f, cJSON **out, struct kx_errbuf *eb)
 	return err;
 }
 
+/* Watch the Services from the initial read on (an informer: a watch that
+ * loses its place lists again, svcs_sync). */
+static kx_err watch_services(struct fwd *f, struct kx_errbuf *eb)
+{
+	struct kx_buf path = KX_BUF_INIT(1 << 16);
+	kx_err err = services_path(f, NULL, NULL, 0, &path, eb);
+	struct kx__informer_opts io = {.path = path.data, .label_selector = f->o->label_selector,
+				       .resource_version = f->rv};
+	if (!err)
+		err = kx__informer_start(f->c, f->loop, &io, &svcs_callbacks, f, &f->svcs_informer, eb);
+	kx_buf_free(&path);
+	return err;
+}
+
 kx_err kx_forward(struct kx_client *c, const struct kx_fwd_opts *o, struct kx_errbuf *eb)
 {
 	struct fwd f = {.c = c, .o = o, .ns = o->namespace_ ? o->namespace_ : kx_client_namespace(c)};
-	f.rewatch = (struct kx_timer){.fn = rewatch_fire, .ud = &f};
 	sigset_t old_mask;
 	int mask_saved = 0;
 	cJSON *items = NULL;
@@ -586,16 +533,16 @@ kx_err kx_forward(struct kx_client *c, const struct kx_fwd_opts *o, struct kx_er
 		mask_saved = 1;
 		err = kx__pf_end_signals(f.loop, &f.signal_io, &old_mask, eb);
 	}
+	if (!err)
+		err = watch_services(&f, eb);
 	if (!err) {
 		const cJSON *svc;
 		cJSON_ArrayForEach(svc, items) svc_upsert(&f, svc);
 		fwd_emit(&f, KX_FWD_READY, NULL, NULL, NULL);
-		start_watch(&f);
 		kx__loop_run(f.loop); /* until a signal, and every forward closed */
 	}
 	cJSON_Delete(items);
-	kx__timer_cancel(&f.rewatch);
-	kx__call_free(f.watch);
+	kx__informer_free(f.svcs_informer);
 	while (f.svcs) {
 		struct fwd_svc *s = f.svcs;
 		f.svcs = s->next;

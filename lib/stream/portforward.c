@@ -7,6 +7,7 @@
  * with half-close, bounded buffers and backpressure. One failed connection is
  * reported and closed; the rest and the listeners go on. */
 #include <kx/portforward.h>
+#include "informer.h"
 #include "internal.h"
 #include "loop.h"
 #include "netaddr.h"
@@ -134,12 +135,8 @@ struct kx__pf {
 	struct pf_sess *sessions;  /* pinned: exactly one (pin) */
 	struct pf_sess *pin;       /* pinned mode's session; NULL when balancing */
 	/* survival (pinned) */
-	char rv[64];               /* the pod's resourceVersion: the watch starts there */
-	int initial;               /* this watch starts with the pod's current state (no rv) */
-	int initial_seen;          /* … and the pod was among the initial events */
-	int watch_events;          /* events on this watch so far */
-	int no_watchlist;          /* the server refused sendInitialEvents: plain watches only */
-	struct kx__call *watch;     /* the watch on the pod (pinned) or the target's pods: in this loop */
+	char rv[64];               /* the pod's resourceVersion: its watch starts there ("": list first) */
+	struct kx__informer *watch; /* the pod (pinned) or the target's pods: in this loop */
 	struct kx__pod_resolver *resolver; /* choosing a pod again, in this loop */
 	int listening;
 	int reconnecting;
@@ -1261,22 +1258,25 @@ static void sess_named_ports(struct pf_sess *s, const cJSON *pod)
 	}
 }
 
-/* One event of the watch on the target's pods: endpoints come and go. */
-static int endpoints_event(void *ud, const char *type, const cJSON *obj)
+/* The endpoint's pod is deleted: no new connections, the open ones finish. */
+static void endpoint_deleted(struct kx__pf *p, struct pf_sess *s)
+{
+	s->gone = 1;
+	if (s->ready)
+		event(p, KX_PF_ENDPOINT_GONE, NULL, 0, 0, s->pod);
+	s->ready = 0;
+	kx__timer_arm(p->loop, &p->sweep, 0);
+}
+
+/* One change of the target's pods: endpoints come and go. */
+static void endpoints_event(void *ud, const char *type, const cJSON *obj)
 {
 	struct kx__pf *p = ud;
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
 	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
-	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
-	if (!strcmp(type, "ERROR")) {
-		p->rv[0] = '\0'; /* e.g. 410 Gone: the next watch starts from the current state */
-		return 0;
-	}
-	if (rv)
-		snprintf(p->rv, sizeof p->rv, "%s", rv);
-	if (!name || !strcmp(type, "BOOKMARK"))
-		return 0;
+	if (!name)
+		return;
 	struct pf_sess *s = sess_find(p, name);
 	if (s && uid && s->uid[0] && strcmp(s->uid, uid)) {
 		/* Another pod of the same name: the old one is gone. */
@@ -1288,20 +1288,16 @@ static int endpoints_event(void *ud, const char *type, const cJSON *obj)
 	}
 	int ready = strcmp(type, "DELETED") && endpoint_ready(obj);
 	if (!s && !ready)
-		return 0;
+		return;
 	if (!s && !(s = sess_new(p, name, uid)))
-		return 0;
+		return;
 	if (!s->uid[0] && uid)
 		snprintf(s->uid, sizeof s->uid, "%s", uid);
 	if (ready)
 		sess_named_ports(s, obj);
 	if (!strcmp(type, "DELETED")) {
-		s->gone = 1;
-		if (s->ready)
-			event(p, KX_PF_ENDPOINT_GONE, NULL, 0, 0, s->pod);
-		s->ready = 0;
-		kx__timer_arm(p->loop, &p->sweep, 0);
-		return 0;
+		endpoint_deleted(p, s);
+		return;
 	}
 	if (ready != s->ready) {
 		s->ready = ready;
@@ -1314,36 +1310,36 @@ static int endpoints_event(void *ud, const char *type, const cJSON *obj)
 			kx__timer_arm(p->loop, &p->sweep, 0);
 		}
 	}
-	return 0;
 }
 
-static void endpoints_watch_end(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
+/* The target's pods as they are now (the first list, or a relist after the
+ * watch lost its place): an endpoint whose pod is not there was deleted. */
+static void endpoints_sync(void *ud, const cJSON *items)
 {
 	struct kx__pf *p = ud;
-	(void)err;
-	(void)body;
-	(void)eb;
-	/* Watches end (server timeouts, restarts): a new one starts from the timer. */
-	if (!p->done)
-		kx__timer_arm(p->loop, &p->reconnect, 1000);
+	for (struct pf_sess *s = p->sessions; s; s = s->next)
+		if (!s->gone && !kx__informer_find(items, s->pod, s->uid))
+			endpoint_deleted(p, s);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, items) endpoints_event(p, "ADDED", it);
 }
 
-/* Watch the pods of the target's selector. Without a resourceVersion the
- * server first sends every current pod as ADDED: that is the endpoint list. */
+static const struct kx__informer_callbacks endpoints_callbacks = {.on_sync = endpoints_sync,
+								  .on_event = endpoints_event};
+
+/* Watch the pods of the target's selector: its informer's first list is the
+ * endpoint list. */
 static void start_endpoints_watch(struct kx__pf *p)
 {
 	struct kx_buf path = KX_BUF_INIT(1 << 16);
-	kx_err err = kx_buf_printf(&path, "/api/v1/namespaces/%s/pods?watch=1", p->ns);
-	if (!err)
-		err = kx_buf_query(&path, "labelSelector", p->opts->balance_selector);
-	if (!err && p->rv[0])
-		err = kx_buf_query(&path, "resourceVersion", p->rv);
 	struct kx_errbuf eb2 = {0};
-	kx__call_free(p->watch);
+	kx__informer_free(p->watch);
 	p->watch = NULL;
-	struct kx_request rq = {.method = "GET", .path = path.data, .timeout_ms = -1};
-	if (!err)
-		kx__client_start(p->client, p->loop, &rq, endpoints_event, p, endpoints_watch_end, p, &p->watch, &eb2);
+	struct kx__informer_opts io = {.label_selector = p->opts->balance_selector};
+	if (!kx_buf_printf(&path, "/api/v1/namespaces/%s/pods", p->ns)) {
+		io.path = path.data;
+		kx__informer_start(p->client, p->loop, &io, &endpoints_callbacks, p, &p->watch, &eb2);
+	}
 	kx_buf_free(&path);
 }
 
@@ -1352,46 +1348,23 @@ static void start_endpoints_watch(struct kx__pf *p)
 static void start_session(struct kx__pf *p);
 static void resolved(void *ud, kx_err err, cJSON *pod, const struct kx_errbuf *eb);
 
-static int watch_event(void *ud, const char *type, const cJSON *obj)
+/* One change of the pinned pod. */
+static void watch_event(void *ud, const char *type, const cJSON *obj)
 {
 	struct kx__pf *p = ud;
 	struct pf_sess *s = p->pin;
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
-	p->watch_events++;
-	if (!strcmp(type, "BOOKMARK")) {
-		/* The end of the initial state: a pod that was not in it is gone (it
-		 * went away while no watch was running, e.g. after a 410). */
-		const char *end = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(meta, "annotations"), "k8s.io/initial-events-end"));
-		if (p->initial && end && !strcmp(end, "true")) {
-			p->initial = 0;
-			if (!p->initial_seen && !p->reconnecting)
-				pod_lost(p, "deleted");
-		}
-		return 0;
-	}
-	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
-	int same = name && !strcmp(name, s->pod) && (!s->uid[0] || (uid && !strcmp(uid, s->uid)));
-	if (p->initial && same)
-		p->initial_seen = 1;
-	if (!strcmp(type, "ERROR")) {
-		/* e.g. 410 Gone: our resourceVersion is too old; the next watch starts fresh. */
-		p->rv[0] = '\0';
-		return 0;
-	}
 	if (!name || strcmp(name, s->pod) || p->reconnecting)
-		return 0;
-	const char *rv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
-	if (rv)
-		snprintf(p->rv, sizeof p->rv, "%s", rv);
+		return;
+	const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "uid"));
 	const char *phase = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(obj, "status"), "phase"));
-	if (!same) {
+	if (s->uid[0] && !(uid && !strcmp(uid, s->uid))) {
 		/* Another pod of this name: ours is gone (an older one's deletion is news to no one). */
 		if (strcmp(type, "DELETED"))
 			pod_lost(p, "replaced by a new pod of the same name");
-		return 0;
+		return;
 	}
 	if (!strcmp(type, "DELETED"))
 		pod_lost(p, "deleted");
@@ -1399,21 +1372,21 @@ static int watch_event(void *ud, const char *type, const cJSON *obj)
 		pod_lost(p, "being deleted");
 	else if (phase && strcmp(phase, "Running"))
 		pod_lost(p, phase);
-	return 0;
 }
 
-static void watch_end(void *ud, kx_err err, const struct kx_buf *body, const struct kx_errbuf *eb)
+/* The pinned pod as it is now (a relist after the watch lost its place, or the
+ * first list): not there means it was deleted while no watch ran. */
+static void watch_sync(void *ud, const cJSON *items)
 {
 	struct kx__pf *p = ud;
-	(void)err;
-	(void)body;
-	(void)eb;
-	if (p->initial && !p->watch_events)
-		p->no_watchlist = 1; /* refused outright: an older server */
-	/* Watches end (server timeouts, restarts): a new one starts from the timer. */
-	if (!p->done && !p->reconnecting)
-		kx__timer_arm(p->loop, &p->reconnect, 1000);
+	const cJSON *pod = kx__informer_find(items, p->pin->pod, NULL);
+	if (pod)
+		watch_event(p, "MODIFIED", pod);
+	else
+		pod_lost(p, "deleted");
 }
+
+static const struct kx__informer_callbacks watch_callbacks = {.on_sync = watch_sync, .on_event = watch_event};
 
 static void start_watch(struct kx__pf *p)
 {
@@ -1426,26 +1399,15 @@ static void start_watch(struct kx__pf *p)
 	struct kx_buf path = KX_BUF_INIT(1 << 16);
 	char sel[300];
 	snprintf(sel, sizeof sel, "metadata.name=%s", p->pin->pod);
-	kx_err err = kx_buf_printf(&path, "/api/v1/namespaces/%s/pods?watch=1", p->ns);
-	if (!err)
-		err = kx_buf_query(&path, "fieldSelector", sel);
-	p->initial = p->initial_seen = p->watch_events = 0;
-	if (!err && p->rv[0]) {
-		err = kx_buf_query(&path, "resourceVersion", p->rv);
-	} else if (!err && !p->no_watchlist) {
-		/* No resourceVersion to start from: ask for the current state first,
-		 * closed by a bookmark, so a pod deleted meanwhile is noticed. */
-		p->initial = 1;
-		err = kx_buf_appends(&path, "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
-				     "&allowWatchBookmarks=true");
-	}
 	struct kx_errbuf eb2 = {0};
-	kx__call_free(p->watch);
+	kx__informer_free(p->watch);
 	p->watch = NULL;
-	/* No request timeout: the watch lasts as long as the forward. */
-	struct kx_request rq = {.method = "GET", .path = path.data, .timeout_ms = -1};
-	if (!err)
-		kx__client_start(p->client, p->loop, &rq, watch_event, p, watch_end, p, &p->watch, &eb2);
+	/* From the pod's resourceVersion when there is one, else a list first. */
+	struct kx__informer_opts io = {.field_selector = sel, .resource_version = p->rv};
+	if (!kx_buf_printf(&path, "/api/v1/namespaces/%s/pods", p->ns)) {
+		io.path = path.data;
+		kx__informer_start(p->client, p->loop, &io, &watch_callbacks, p, &p->watch, &eb2);
+	}
 	kx_buf_free(&path);
 }
 
@@ -1471,11 +1433,9 @@ static void reconnect_fire(void *ud)
 	struct kx__pf *p = ud;
 	if (p->done)
 		return;
-	if (!p->reconnecting) {
-		start_watch(p);
+	if (!p->reconnecting)
 		return;
-	}
-	kx__call_free(p->watch);
+	kx__informer_free(p->watch);
 	p->watch = NULL;
 	sess_drop(p->pin);
 	if (++p->tries > PF_RECONNECT_TRIES) {
@@ -1633,7 +1593,7 @@ static void teardown_task(void *ud)
 	kx__timer_cancel(&p->reconnect);
 	kx__timer_cancel(&p->sweep);
 	kx__timer_cancel(&p->retry);
-	kx__call_free(p->watch);
+	kx__informer_free(p->watch);
 	p->watch = NULL;
 	kx__pod_resolver_free(p->resolver);
 	p->resolver = NULL;
@@ -1727,7 +1687,7 @@ kx_err kx__pf_start(struct kx_client *c, struct kx_loop *l, const struct kx_pf_o
 	if (err) {
 		kx__fail(eb, err, "%s", p->ebuf.msg);
 		/* Nothing ran in the loop yet: close at once what was opened. */
-		kx__call_free(p->watch);
+		kx__informer_free(p->watch);
 		for (size_t i = 0; i < p->nlisteners; i++)
 			kx__io_detach(&p->listeners[i].io);
 		while (p->sessions)

@@ -50,6 +50,15 @@ bal_service() { # the Service bal (port 5 -> the pods' port 5) and two Ready pod
 	kubectl wait --for=condition=Ready pod/bal-a pod/bal-b --timeout=30s >/dev/null
 }
 
+not_ready_said() { # POD: wait (up to 15 s) for kx's stderr line saying POD is not Ready
+	local line="Pod $1 is not Ready: no new connections to it (open ones finish)"
+	for _ in $(seq 150); do
+		grep -qx "$line" "$PF_ERR" && return 0
+		sleep 0.1
+	done
+	grep -qx "$line" "$PF_ERR"
+}
+
 whoami() { # PORT N: N connections one after another (whoami-client.py)
 	timeout 120 python3 "$BATS_TEST_DIRNAME/whoami-client.py" "$1" --count "$2" --size 64
 }
@@ -102,12 +111,7 @@ whoami() { # PORT N: N connections one after another (whoami-client.py)
 		[[ $pod == bal-[ab] ]] || fail "$t: no pod name on the open connection: '$pod'"
 		kubectl patch pod "$pod" --subresource=status --type=strategic \
 			-p '{"status":{"conditions":[{"type":"Ready","status":"False"}]}}' >/dev/null
-		for _ in $(seq 100); do
-			grep -qx "Pod $pod is not Ready: no new connections to it (open ones finish)" "$PF_ERR" && break
-			sleep 0.1
-		done
-		grep -qx "Pod $pod is not Ready: no new connections to it (open ones finish)" "$PF_ERR" ||
-			fail "$t: kx did not notice: $(cat "$PF_ERR")"
+		not_ready_said "$pod" || fail "$t: kx did not notice: $(cat "$PF_ERR")"
 		run whoami "$p" 20
 		echo "$t: $output"
 		assert_line --regexp "^conns [0-9]+ failed 0 bytes [0-9]+$"
@@ -299,4 +303,31 @@ load_conns() { # PORT SECONDS RATE: RATE new connections a second (whoami-client
 	assert_line --index 1 "error: no ready pod found for services/nomatch (selector app=kx-nothing-has-this)"
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$ms" -ge 1900 ] && [ "$ms" -lt 10000 ] || fail "took $ms ms"
+}
+
+@test "the pod watch lost its place (ERROR 410 Gone from the real API server): kx lists again and stops offering a pod deleted meanwhile; 20 connections go to the other" {
+	bal_service
+	# The API server's watch cache drops its oldest pod events: a watch from
+	# resourceVersion 1 is then answered 410. KX_TEST_INFORMER_WATCH_RV=1 (test
+	# only) starts every one of kx's watches there, so kx never watches
+	# successfully and learns of changes only by listing again.
+	# The cache drops nothing younger than 75 s: on a cluster just started
+	# (its kubeconfig written by tests/cluster/up), wait for its first events to age.
+	age=$(($(date +%s) - $(stat -c %Y "$KUBECONFIG")))
+	[ "$age" -ge 80 ] || sleep $((80 - age))
+	run timeout 60 python3 "$BATS_TEST_DIRNAME/expire-watch-cache.py" default bal-b 40
+	assert_output 410
+	KX_TEST_INFORMER_WATCH_RV=1 start_pf -v=6 svc/bal :5
+	p=$(local_port 5)
+	kubectl delete pod bal-a --force --grace-period=0 >/dev/null 2>&1
+	# No watch sees the deletion: a relist (at most 5 s apart) does.
+	not_ready_said bal-a || fail "kx did not notice: $(grep -v '^I[0-9]' "$PF_ERR")"
+	# kx did watch from 1 and list again (-v=6: one line per finished request).
+	watches=$(grep -c '^I6 GET .*/pods?watch=1&.*labelSelector=app%3Dbal&resourceVersion=1 200 ' "$PF_ERR" || true)
+	lists=$(grep -c '^I6 GET .*/pods?labelSelector=app%3Dbal 200 ' "$PF_ERR" || true)
+	[ "$watches" -ge 1 ] && [ "$lists" -ge 2 ] || fail "watches $watches lists $lists: $(grep '^I6' "$PF_ERR")"
+	run whoami "$p" 20
+	echo "$output"
+	assert_line --regexp "^conns [0-9]+ failed 0 bytes [0-9]+$"
+	assert_equal "$(grep -v '^conns ' <<<"$output")" "bal-b 20"
 }
